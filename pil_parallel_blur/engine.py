@@ -1,0 +1,307 @@
+"""Convolving bands of a padded array: the only module that does arithmetic.
+
+The image is cut into *strips* of ``plan.strip_rows`` output rows on a grid fixed
+by the image and the kernel alone. Bands handed to workers are whole numbers of
+strips, so every strip is computed by the same operations in the same order
+whatever ``n_jobs``, the backend or the number of bands: results are
+byte-identical by construction (SPEC §3).
+
+Three inner kernels share one signature (padded rows in, float strip out):
+
+``direct``
+    Shifted-slice multiply-adds, one per tap and pass. Never multiplies a sample
+    by a weight outside the kernel, so NaN/inf in float images spread exactly as
+    in the direct 2-D correlation. Used for float inputs.
+``gemm``
+    Each pass is a banded matrix product done by BLAS. The vertical pass is
+    ``A @ rows`` on the interleaved rows; the horizontal pass multiplies
+    overlapping blocks of ``T`` columns by ``kron(B.T, I_C)``. Small kernels.
+``planar``
+    As ``gemm`` but the strip is de-interleaved to one plane per channel first,
+    so the horizontal product is ``C`` times smaller. Large kernels.
+
+A new inner kernel is a function ``(rows, plan) -> (S, nb, T, C) float view``
+registered in ``_STRIP_KERNELS``; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = ["BandPlan", "make_plan", "pad_edge_into", "convolve_band"]
+
+StripKernel = Callable[[np.ndarray, "BandPlan"], np.ndarray]
+
+
+def _band_matrix(taps: np.ndarray, n: int) -> np.ndarray:
+    """``(n, n + len(taps) - 1)`` matrix whose row ``i`` holds ``taps`` at ``i``."""
+    k = len(taps)
+    m = np.zeros((n, n + k - 1), dtype=np.float64)
+    for i in range(n):
+        m[i, i : i + k] = taps
+    return m
+
+
+@dataclass(frozen=True, eq=False)
+class BandPlan:
+    """Everything a worker needs to convolve any band of one image.
+
+    Built once by :func:`make_plan` from the image's shape and dtype and the
+    kernel factors; never from ``n_jobs``, so the arithmetic cannot depend on it.
+    """
+
+    height: int
+    width: int
+    channels: int
+    g_y: np.ndarray
+    g_x: np.ndarray
+    out_dtype: np.dtype
+    compute_dtype: np.dtype
+    method: str
+    strip_rows: int
+    block_cols: int
+    clip: tuple[float, float] | None
+    round_result: bool
+    v_matrix: np.ndarray = field(repr=False)
+    h_matrix: np.ndarray = field(repr=False)
+
+    @property
+    def r_y(self) -> int:
+        """Vertical kernel radius."""
+        return len(self.g_y) // 2
+
+    @property
+    def r_x(self) -> int:
+        """Horizontal kernel radius."""
+        return len(self.g_x) // 2
+
+    @property
+    def n_strips(self) -> int:
+        """Number of strips covering the output rows."""
+        return -(-self.height // self.strip_rows)
+
+    @property
+    def n_blocks(self) -> int:
+        """Number of column blocks covering the output columns."""
+        return -(-self.width // self.block_cols)
+
+    @property
+    def padded_shape(self) -> tuple[int, int, int]:
+        """Shape of the padded input: halo plus extension to whole strips/blocks."""
+        return (
+            self.n_strips * self.strip_rows + 2 * self.r_y,
+            self.n_blocks * self.block_cols + 2 * self.r_x,
+            self.channels,
+        )
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        """Shape of the output array ``(H, W, C)``."""
+        return (self.height, self.width, self.channels)
+
+    def band_bounds(self, n_bands: int) -> list[tuple[int, int]]:
+        """Cut the rows into at most ``n_bands`` bands of whole strips."""
+        n_bands = max(1, min(n_bands, self.n_strips))
+        edges = np.linspace(0, self.n_strips, n_bands + 1).round().astype(int)
+        s = self.strip_rows
+        return [(int(a) * s, min(int(b) * s, self.height)) for a, b in pairwise(edges) if b > a]
+
+
+def _choose_method(dtype: np.dtype, r_y: int, r_x: int) -> tuple[str, int, int]:
+    """Pick the inner kernel and the strip/block geometry (measured, benchmarks/)."""
+    if dtype.kind == "f":
+        return "direct", 32, 64
+    r = max(r_x, r_y)
+    if r <= 8:
+        return "gemm", 16, 8
+    if r <= 24:
+        return "gemm", 32, 16
+    return "planar", 32, 32
+
+
+def make_plan(
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    g_y: np.ndarray,
+    g_x: np.ndarray,
+    *,
+    method: str | None = None,
+) -> BandPlan:
+    """Plan the convolution of an ``(H, W)`` or ``(H, W, C)`` array.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the unpadded image.
+    dtype : numpy.dtype
+        dtype of the image; also the output dtype.
+    g_y, g_x : numpy.ndarray
+        Odd-length 1-D kernel factors (rows, columns), float64.
+    method : {"direct", "gemm", "planar"}, optional
+        Force an inner kernel; by default it is chosen from dtype and kernel size.
+    """
+    dtype = np.dtype(dtype)
+    height, width = int(shape[0]), int(shape[1])
+    channels = int(shape[2]) if len(shape) == 3 else 1
+    g_y = np.asarray(g_y, dtype=np.float64)
+    g_x = np.asarray(g_x, dtype=np.float64)
+    chosen, strip_rows, block_cols = _choose_method(dtype, len(g_y) // 2, len(g_x) // 2)
+    if method is not None:
+        if method not in _STRIP_KERNELS:
+            raise ValueError(f"method must be one of {sorted(_STRIP_KERNELS)}, got {method!r}")
+        chosen = method
+    # uint8 sums stay exact to ~1e-4 of a level in float32; everything wider
+    # (16-bit, int32, float) is computed in float64 (SPEC §3).
+    compute = np.dtype(np.float32 if dtype.itemsize == 1 else np.float64)
+    if dtype.kind in "ui":
+        info = np.iinfo(dtype)
+        negative = bool((g_y < 0).any() or (g_x < 0).any())
+        clip: tuple[float, float] | None = (float(info.min), float(info.max))
+        if not negative:
+            clip = None  # a non-negative normalised kernel cannot leave the range
+        round_result = True
+    else:
+        clip, round_result = None, False
+    v_matrix = _band_matrix(g_y, strip_rows).astype(compute)
+    h_band = _band_matrix(g_x, block_cols).T
+    if chosen == "gemm":
+        h_band = np.kron(h_band, np.eye(channels))
+    return BandPlan(
+        height=height,
+        width=width,
+        channels=channels,
+        g_y=g_y,
+        g_x=g_x,
+        out_dtype=dtype,
+        compute_dtype=compute,
+        method=chosen,
+        strip_rows=strip_rows,
+        block_cols=block_cols,
+        clip=clip,
+        round_result=round_result,
+        v_matrix=v_matrix,
+        h_matrix=np.ascontiguousarray(h_band, dtype=compute),
+    )
+
+
+def pad_edge_into(image: np.ndarray, padded: np.ndarray, plan: BandPlan) -> None:
+    """Write ``image`` into ``padded`` with edge replication (``numpy.pad`` "edge").
+
+    The pad is the kernel radius on every side, plus the extension of the bottom
+    and right edges to whole strips and blocks. ``padded`` may be a memmap.
+    """
+    h, w = plan.height, plan.width
+    ry, rx = plan.r_y, plan.r_x
+    img = image.reshape(h, w, plan.channels)
+    core = padded[ry : ry + h, rx : rx + w]
+    core[...] = img
+    # left and right columns of the image rows, then whole top and bottom rows
+    padded[ry : ry + h, :rx] = img[:, :1]
+    padded[ry : ry + h, rx + w :] = img[:, -1:]
+    padded[:ry] = padded[ry : ry + 1]
+    padded[ry + h :] = padded[ry + h - 1 : ry + h]
+
+
+def _direct(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
+    s, c = plan.strip_rows, plan.channels
+    flat_w = rows.shape[1] * c
+    g_y = plan.g_y.astype(plan.compute_dtype)
+    g_x = plan.g_x.astype(plan.compute_dtype)
+    x = rows.reshape(rows.shape[0], flat_w).astype(plan.compute_dtype)
+    v = x[0:s] * g_y[0]
+    tmp = np.empty_like(v)
+    for i in range(1, len(g_y)):
+        np.multiply(x[i : i + s], g_y[i], out=tmp)
+        v += tmp
+    n = plan.n_blocks * plan.block_cols * c
+    o = v[:, 0:n] * g_x[0]
+    tmp = np.empty_like(o)
+    for j in range(1, len(g_x)):
+        np.multiply(v[:, j * c : j * c + n], g_x[j], out=tmp)
+        o += tmp
+    return o.reshape(s, plan.n_blocks, plan.block_cols, c)
+
+
+def _gemm(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
+    s, t, c, nb = plan.strip_rows, plan.block_cols, plan.channels, plan.n_blocks
+    flat_w = rows.shape[1] * c
+    x = rows.reshape(rows.shape[0], flat_w).astype(plan.compute_dtype)
+    v = plan.v_matrix @ x  # (S, Wp*C)
+    it = v.itemsize
+    blocks = as_strided(
+        v, (nb, s, (t + 2 * plan.r_x) * c), (t * c * it, flat_w * it, it), writeable=False
+    )
+    r = blocks @ plan.h_matrix  # (nb, S, T*C)
+    return r.reshape(nb, s, t, c).transpose(1, 0, 2, 3)
+
+
+def _planar(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
+    s, t, c, nb = plan.strip_rows, plan.block_cols, plan.channels, plan.n_blocks
+    wp = rows.shape[1]
+    x = np.empty((c, rows.shape[0], wp), dtype=plan.compute_dtype)
+    np.copyto(x, rows.transpose(2, 0, 1), casting="unsafe")
+    v = np.matmul(plan.v_matrix, x)  # (C, S, Wp)
+    it = v.itemsize
+    blocks = as_strided(v, (nb, c * s, t + 2 * plan.r_x), (t * it, wp * it, it), writeable=False)
+    r = blocks @ plan.h_matrix  # (nb, C*S, T)
+    return r.reshape(nb, c, s, t).transpose(2, 0, 3, 1)
+
+
+_STRIP_KERNELS: dict[str, StripKernel] = {
+    "direct": _direct,
+    "gemm": _gemm,
+    "planar": _planar,
+}
+
+
+def _finish(result: np.ndarray, plan: BandPlan) -> None:
+    """Round and clip a float strip (view) in place, as SPEC §2 asks for integers."""
+    if plan.round_result:
+        np.rint(result, out=result)
+    if plan.clip is not None:
+        np.clip(result, plan.clip[0], plan.clip[1], out=result)
+
+
+def _store(out_rows: np.ndarray, result: np.ndarray, plan: BandPlan) -> None:
+    """Copy an ``(S, nb, T, C)`` result view into ``out_rows`` (``(n, W, C)``)."""
+    n, t = out_rows.shape[0], plan.block_cols
+    full, rem = divmod(plan.width, t)
+    if full:
+        dst = out_rows[:, : full * t].reshape(n, full, t, plan.channels)
+        np.copyto(dst, result[:n, :full], casting="unsafe")
+    if rem:
+        np.copyto(out_rows[:, full * t :], result[:n, full, :rem], casting="unsafe")
+
+
+def convolve_band(
+    padded: np.ndarray, out: np.ndarray, start: int, stop: int, plan: BandPlan
+) -> None:
+    """Convolve output rows ``[start, stop)`` of ``padded`` into ``out``.
+
+    Parameters
+    ----------
+    padded : numpy.ndarray
+        The whole padded image, shape ``plan.padded_shape`` (may be a read-only
+        memmap).
+    out : numpy.ndarray
+        The whole output, shape ``plan.out_shape`` and dtype ``plan.out_dtype``
+        (may be a shared memmap); only rows ``[start, stop)`` are written.
+    start, stop : int
+        Row bounds; ``start`` must be a multiple of ``plan.strip_rows``.
+    plan : BandPlan
+        From :func:`make_plan`.
+    """
+    s = plan.strip_rows
+    if start % s:
+        raise ValueError(f"start must be a multiple of strip_rows={s}, got {start}")
+    kernel = _STRIP_KERNELS[plan.method]
+    halo = 2 * plan.r_y
+    for r0 in range(start, stop, s):
+        result = kernel(padded[r0 : r0 + s + halo], plan)
+        _finish(result, plan)
+        _store(out[r0 : min(r0 + s, stop)], result, plan)

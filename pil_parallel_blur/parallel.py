@@ -1,0 +1,227 @@
+"""Cutting bands, dumping, memory-mapping, running joblib and cleaning up (SPEC §6).
+
+Data flows one way: image array → padded array → bands → output array. Where
+the padded array and the output live depends on the kind of joblib backend:
+
+* in-process (``n_jobs=1``, tiny images, joblib's ``sequential``): plain arrays;
+* threads (``threading``): plain arrays shared by the worker threads;
+* processes (``loky``, ``multiprocessing``, …): both are ``.npy`` files in a
+  private temporary folder (mode 0700). The padded image is written once,
+  uncompressed, straight into its file; workers map it read-only and write their
+  bands into the output file mapped ``r+``. Nothing large is pickled either way,
+  and the folder is removed in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from numbers import Integral
+from pathlib import Path
+
+import joblib
+import numpy as np
+from joblib.parallel import BACKENDS, get_active_backend
+
+from .engine import BandPlan, convolve_band, pad_edge_into
+
+__all__ = ["ParallelSettings", "run_plan"]
+
+#: Below this many output samples (pixels × channels) the image is blurred
+#: in-process: starting or feeding workers costs more than it saves.
+MIN_PARALLEL_SAMPLES = 1 << 19
+#: Bands per worker: a little over 1 so that a slow worker (the machine is
+#: shared) does not hold everyone up, few enough that per-task cost stays small.
+BANDS_PER_WORKER = 4
+#: Backends named here but registered by joblib only on demand.
+_LAZY_BACKENDS = ("dask",)
+_TEMP_PREFIX = "pil-parallel-blur-"
+
+
+@dataclass(frozen=True)
+class ParallelSettings:
+    """Validated parallel options shared by the filter, the array API and the CLI.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        Number of workers in joblib's convention (``-1`` all CPUs, ``-2`` all
+        but one, ...). ``None``: what the enclosing ``joblib.parallel_config``
+        says, else all usable CPUs.
+    backend : str or None
+        A joblib backend name (``"loky"``, ``"threading"``,
+        ``"multiprocessing"``, ``"sequential"``, ...). ``None``: the enclosing
+        ``joblib.parallel_config``'s, else joblib's default (loky).
+    temp_folder : str or None
+        Where process backends put their private dump folder. ``None``:
+        ``$JOBLIB_TEMP_FOLDER``, else ``/dev/shm`` when it has room, else the
+        system temporary directory.
+    """
+
+    n_jobs: int | None = None
+    backend: str | None = None
+    temp_folder: str | None = None
+
+    def __post_init__(self) -> None:
+        n_jobs = self.n_jobs
+        if n_jobs is not None:
+            if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, Integral):
+                raise TypeError(
+                    f"n_jobs must be an int or None, got {n_jobs!r} "
+                    f"of type {type(n_jobs).__name__}"
+                )
+            if n_jobs == 0:
+                raise ValueError(
+                    "n_jobs must be a non-zero int (1, 2, ... workers; -1 all CPUs, "
+                    "-2 all but one, ...) or None, got 0"
+                )
+            object.__setattr__(self, "n_jobs", int(n_jobs))
+        backend = self.backend
+        if backend is not None:
+            if not isinstance(backend, str):
+                raise TypeError(
+                    f"backend must be a joblib backend name or None, got {backend!r} "
+                    f"of type {type(backend).__name__}"
+                )
+            allowed = sorted(set(BACKENDS) | set(_LAZY_BACKENDS))
+            if backend not in allowed:
+                raise ValueError(f"backend must be one of {allowed} or None, got {backend!r}")
+        folder = self.temp_folder
+        if folder is not None:
+            if not isinstance(folder, (str, os.PathLike)):
+                raise TypeError(
+                    f"temp_folder must be a path or None, got {folder!r} "
+                    f"of type {type(folder).__name__}"
+                )
+            if not Path(folder).is_dir():
+                raise ValueError(f"temp_folder must be an existing directory, got {folder!r}")
+            object.__setattr__(self, "temp_folder", os.fspath(folder))
+
+
+def _backend_object(name: str | None) -> tuple[object, int | None]:
+    """Return the joblib backend ``Parallel(backend=name)`` would use, and the context n_jobs."""
+    active, context_n_jobs = get_active_backend()
+    if name is None:
+        return active, context_n_jobs
+    if name not in BACKENDS and name == "dask":
+        raise ImportError(
+            "backend='dask' needs dask.distributed: pip install 'pil-parallel-blur[dask]'"
+        )
+    return BACKENDS[name](nesting_level=0), context_n_jobs
+
+
+def backend_kind(backend: object) -> str:
+    """Classify a joblib backend: ``inprocess``, ``threads``, ``remote`` or ``processes``."""
+    cls = type(backend).__name__
+    if cls == "SequentialBackend":
+        return "inprocess"
+    if getattr(backend, "uses_threads", False):
+        return "threads"
+    if "Dask" in cls:
+        return "remote"
+    return "processes"
+
+
+def _temp_root(explicit: str | None, nbytes: int) -> str:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("JOBLIB_TEMP_FOLDER")
+    if env:
+        return env
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        try:
+            if shutil.disk_usage(shm).free > 2 * nbytes:
+                return shm
+        except OSError:
+            pass
+    return tempfile.gettempdir()
+
+
+@contextmanager
+def private_folder(root: str) -> Iterator[Path]:
+    """Create a fresh folder (mode 0700, unique name) under ``root``; remove it on exit."""
+    path = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _band_from_files(
+    padded_path: str, out_path: str, start: int, stop: int, plan: BandPlan
+) -> None:
+    """Worker task of the process path: map the files, convolve one band."""
+    padded = np.load(padded_path, mmap_mode="r")
+    out = np.load(out_path, mmap_mode="r+")
+    convolve_band(padded, out, start, stop, plan)
+    out.flush()
+
+
+def _run_in_memory(
+    image: np.ndarray, plan: BandPlan, parallel: joblib.Parallel | None, n_bands: int
+) -> np.ndarray:
+    padded = np.empty(plan.padded_shape, dtype=plan.out_dtype)
+    pad_edge_into(image, padded, plan)
+    out = np.empty(plan.out_shape, dtype=plan.out_dtype)
+    if parallel is None:
+        convolve_band(padded, out, 0, plan.height, plan)
+    else:
+        parallel(
+            joblib.delayed(convolve_band)(padded, out, a, b, plan)
+            for a, b in plan.band_bounds(n_bands)
+        )
+    return out
+
+
+def _run_on_files(
+    image: np.ndarray, plan: BandPlan, parallel: joblib.Parallel, n_bands: int, root: str
+) -> np.ndarray:
+    with private_folder(root) as folder:
+        padded_path = str(folder / "padded.npy")
+        out_path = str(folder / "out.npy")
+        padded = np.lib.format.open_memmap(
+            padded_path, mode="w+", dtype=plan.out_dtype, shape=plan.padded_shape
+        )
+        pad_edge_into(image, padded, plan)
+        padded.flush()
+        del padded
+        out = np.lib.format.open_memmap(
+            out_path, mode="w+", dtype=plan.out_dtype, shape=plan.out_shape
+        )
+        parallel(
+            joblib.delayed(_band_from_files)(padded_path, out_path, a, b, plan)
+            for a, b in plan.band_bounds(n_bands)
+        )
+        if os.name == "nt":  # an open mapping would keep the file from being removed
+            return np.array(out)
+        # POSIX: the mapping outlives the unlinked file; no copy needed.
+        return out.view(np.ndarray)
+
+
+def run_plan(image: np.ndarray, plan: BandPlan, settings: ParallelSettings) -> np.ndarray:
+    """Blur ``image`` as ``plan`` says, with the workers ``settings`` ask for.
+
+    Returns an ``(H, W, C)`` array of ``plan.out_dtype``.
+    """
+    backend, context_n_jobs = _backend_object(settings.backend)
+    kind = backend_kind(backend)
+    n_jobs = settings.n_jobs
+    if n_jobs is None:
+        n_jobs = context_n_jobs if context_n_jobs is not None else -1
+    samples = plan.height * plan.width * plan.channels
+    workers = 1 if kind == "inprocess" else backend.effective_n_jobs(n_jobs)  # type: ignore[attr-defined]
+    if workers <= 1 or samples < MIN_PARALLEL_SAMPLES or plan.n_strips < 2:
+        return _run_in_memory(image, plan, None, 1)
+    n_bands = workers * BANDS_PER_WORKER
+    parallel = joblib.Parallel(n_jobs=n_jobs, backend=settings.backend, max_nbytes=None)
+    if kind == "threads":
+        return _run_in_memory(image, plan, parallel, n_bands)
+    if kind == "remote":
+        raise NotImplementedError("the Dask backend is not supported yet")
+    root = _temp_root(settings.temp_folder, image.nbytes * 2)
+    return _run_on_files(image, plan, parallel, n_bands, root)

@@ -1,0 +1,169 @@
+"""SPEC §2-§4 against the independent float64 reference of conftest.py."""
+
+import numpy as np
+import pytest
+from conftest import assert_spec_accuracy, default_size, photo_like, reference_kernel
+from PIL import Image
+
+from pil_parallel_blur import SUPPORTED_MODES, ParallelGaussianFilter, gaussian_blur
+
+EIGHT_BIT = ["L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"]
+SIXTEEN_BIT = ["I;16", "I;16L", "I;16B", "I;16N"]
+
+SHAPES = [(1, 1), (1, 17), (23, 1), (2, 3), (5, 4), (31, 47), (64, 40), (97, 13)]
+KERNELS = [
+    (3, 0.8),
+    (7, 2.0),
+    (None, 2.0),
+    ((5, 11), (1.0, 3.0)),
+    ((15, 3), 2.5),
+    (None, (0.7, 4.0)),
+    (31, 5.0),
+]
+
+
+def _kernel_of(size, sigma):
+    if size is None:
+        sx, sy = sigma if isinstance(sigma, tuple) else (sigma, sigma)
+        size = (default_size(sx), default_size(sy))
+    return reference_kernel(size, sigma)
+
+
+def random_image(mode: str, shape, rng) -> Image.Image:
+    h, w = shape
+    if mode in EIGHT_BIT:
+        bands = len(Image.new(mode, (1, 1)).getbands())
+        arr = rng.integers(0, 256, (h, w, bands), dtype=np.uint8)
+        return Image.frombytes(mode, (w, h), arr.tobytes())
+    if mode in SIXTEEN_BIT:
+        arr = rng.integers(0, 65536, (h, w), dtype=np.uint16)
+        dt = ">u2" if mode == "I;16B" else "<u2"
+        return Image.frombytes(mode, (w, h), arr.astype(dt).tobytes())
+    if mode == "I":
+        arr = rng.integers(-(2**31), 2**31 - 1, (h, w), dtype=np.int64).astype("<i4")
+        return Image.frombytes(mode, (w, h), arr.tobytes())
+    arr = (rng.standard_normal((h, w)) * 1e4).astype("<f4")
+    return Image.frombytes(mode, (w, h), arr.tobytes())
+
+
+@pytest.mark.parametrize("mode", SUPPORTED_MODES)
+@pytest.mark.parametrize(("size", "sigma"), KERNELS)
+def test_every_mode_matches_reference(mode, size, sigma):
+    rng = np.random.default_rng(abs(hash((mode, str(size), str(sigma)))) % 2**32)
+    for shape in [(1, 1), (9, 4), (40, 33)]:
+        im = random_image(mode, shape, rng)
+        out = im.filter(ParallelGaussianFilter(size=size, sigma=sigma, n_jobs=1))
+        assert out.mode == im.mode
+        assert out.size == im.size
+        assert_spec_accuracy(np.asarray(out), np.asarray(im), _kernel_of(size, sigma))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("size", "sigma"), KERNELS)
+@pytest.mark.parametrize("channels", [None, 1, 3, 4])
+def test_arrays_of_odd_shapes(shape, size, sigma, channels):
+    rng = np.random.default_rng(7)
+    full = shape if channels is None else (*shape, channels)
+    a = rng.integers(0, 256, full, dtype=np.uint8)
+    out = gaussian_blur(a, sigma=sigma, size=size, n_jobs=1)
+    assert_spec_accuracy(out, a, _kernel_of(size, sigma))
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        np.uint8,
+        np.int8,
+        np.uint16,
+        np.int16,
+        np.int32,
+        np.uint32,
+        np.float16,
+        np.float32,
+        np.float64,
+    ],
+)
+def test_array_dtypes(dtype):
+    rng = np.random.default_rng(3)
+    if np.dtype(dtype).kind in "ui":
+        info = np.iinfo(dtype)
+        a = rng.integers(info.min, info.max, (37, 29, 3), dtype=np.int64, endpoint=True).astype(
+            dtype
+        )
+    else:
+        a = (rng.standard_normal((37, 29, 3)) * 100).astype(dtype)
+    out = gaussian_blur(a, sigma=(1.5, 2.5), n_jobs=1)
+    assert out.dtype == a.dtype
+    if dtype == np.float16:  # float16 itself holds ~3 significant digits
+        ref = gaussian_blur(a.astype(np.float64), sigma=(1.5, 2.5), n_jobs=1)
+        np.testing.assert_allclose(out, ref, rtol=2e-3, atol=1e-2)
+    else:
+        assert_spec_accuracy(out, a, _kernel_of(None, (1.5, 2.5)))
+
+
+def test_byte_swapped_array_keeps_its_dtype():
+    a = np.random.default_rng(1).integers(0, 65535, (20, 30), dtype=np.uint16).astype(">u2")
+    out = gaussian_blur(a, sigma=2, n_jobs=1)
+    assert out.dtype == np.dtype(">u2")
+    assert_spec_accuracy(out, a, reference_kernel(13, 2.0))
+
+
+@pytest.mark.parametrize(("size", "sigma"), [(7, 2), (None, 8), (None, 25)])
+def test_photo_like_image_large_kernels(size, sigma):
+    a = photo_like(180, 260)
+    out = gaussian_blur(a, sigma=sigma, size=size, n_jobs=1)
+    assert_spec_accuracy(out, a, _kernel_of(size, sigma))
+
+
+@pytest.mark.parametrize("method", ["direct", "gemm", "planar"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_every_inner_kernel_meets_spec(method, dtype):
+    """Each inner kernel alone, whichever the planner would pick by default."""
+    from pil_parallel_blur.engine import convolve_band, make_plan, pad_edge_into
+    from pil_parallel_blur.kernels import resolve_kernel
+
+    rng = np.random.default_rng(11)
+    a = (rng.random((45, 70, 3)) * (255 if dtype == np.uint8 else 6e4)).astype(dtype)
+    g_y, g_x = resolve_kernel((9, 21), (1.5, 3.5)).factors()
+    plan = make_plan(a.shape, a.dtype, g_y, g_x, method=method)
+    padded = np.empty(plan.padded_shape, a.dtype)
+    pad_edge_into(a, padded, plan)
+    out = np.empty_like(a)
+    convolve_band(padded, out, 0, a.shape[0], plan)
+    assert_spec_accuracy(out, a, reference_kernel((9, 21), (1.5, 3.5)))
+
+
+def test_float_nan_stays_local():
+    a = np.zeros((40, 40), np.float32)
+    a[20, 20] = np.nan
+    out = gaussian_blur(a, sigma=1, size=5, n_jobs=1)
+    assert np.isnan(out[18:23, 18:23]).all()
+    assert np.isfinite(out[:17]).all() and np.isfinite(out[:, :17]).all()
+    assert np.isfinite(out[24:]).all() and np.isfinite(out[:, 24:]).all()
+
+
+def test_sigma_zero_returns_an_unchanged_copy():
+    a = photo_like(20, 30)
+    out = gaussian_blur(a, sigma=0, n_jobs=1)
+    assert out is not a
+    np.testing.assert_array_equal(out, a)
+
+
+def test_sigma_zero_on_one_axis_blurs_only_the_other():
+    a = photo_like(30, 40)
+    out = gaussian_blur(a, sigma=(0, 2), n_jobs=1)
+    assert_spec_accuracy(out, a, reference_kernel((1, 13), (1.0, 2.0)))
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 5), (5, 0), (0, 5, 3)])
+def test_empty_arrays(shape):
+    a = np.zeros(shape, np.uint8)
+    out = gaussian_blur(a, sigma=2)
+    assert out.shape == a.shape and out.dtype == a.dtype
+
+
+@pytest.mark.parametrize("size", [(0, 0), (0, 7), (9, 0)])
+def test_empty_images(size):
+    im = Image.new("RGB", size)
+    out = im.filter(ParallelGaussianFilter(2))
+    assert out.size == size and out.mode == "RGB"
