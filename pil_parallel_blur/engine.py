@@ -6,21 +6,23 @@ strips, so every strip is computed by the same operations in the same order
 whatever ``n_jobs``, the backend or the number of bands: results are
 byte-identical by construction (SPEC §3).
 
-Three inner kernels share one signature (padded rows in, float strip out):
+Two inner kernels share one signature (padded rows in, an ``(S, W·C)``
+float view of the strip out):
 
 ``direct``
     Shifted-slice multiply-adds, one per tap and pass. Never multiplies a sample
     by a weight outside the kernel, so NaN/inf in float images spread exactly as
     in the direct 2-D correlation. Used for float inputs.
 ``gemm``
-    Each pass is a banded matrix product done by BLAS. The vertical pass is
-    ``A @ rows`` on the interleaved rows; the horizontal pass multiplies
-    overlapping blocks of ``T`` columns by ``kron(B.T, I_C)``. Small kernels.
-``planar``
-    As ``gemm`` but the strip is de-interleaved to one plane per channel first,
-    so the horizontal product is ``C`` times smaller. Large kernels.
+    Each pass is a banded matrix product done by BLAS, arranged so that neither
+    pass wastes work on the channel interleave: the vertical pass computes the
+    strip *transposed*, ``rowsᵀ @ Aᵀ`` → ``(W·C, S)``, which makes every column
+    position a contiguous row of ``C·S`` values; the horizontal pass then
+    multiplies ``B (T × T+2r)`` by overlapping blocks of ``T + 2r`` such rows (a
+    strided view, no copy). One transposing copy at the very end writes the
+    ``S`` rows into the output. Used for integer inputs.
 
-A new inner kernel is a function ``(rows, plan) -> (S, nb, T, C) float view``
+A new inner kernel is a function ``(rows, plan) -> (S, W·C) float view``
 registered in ``_STRIP_KERNELS``; nothing else changes.
 """
 
@@ -33,7 +35,7 @@ from itertools import pairwise
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["BandPlan", "make_plan", "pad_edge_into", "convolve_band"]
+__all__ = ["BandPlan", "make_plan", "pad_edge_rows", "pad_edge_into", "convolve_band"]
 
 StripKernel = Callable[[np.ndarray, "BandPlan"], np.ndarray]
 
@@ -113,15 +115,15 @@ class BandPlan:
 
 
 def _choose_method(dtype: np.dtype, r_y: int, r_x: int) -> tuple[str, int, int]:
-    """Pick the inner kernel and the strip/block geometry (measured, benchmarks/)."""
+    """Pick the inner kernel and the strip/block geometry (measured: docs/benchmarks.md).
+
+    16 rows × 16 columns was fastest for kernels from 3 to 151 taps: taller strips
+    make the final transposing copy leave the cache, wider blocks waste
+    multiply-adds on the zeros of the banded matrix.
+    """
     if dtype.kind == "f":
         return "direct", 32, 64
-    r = max(r_x, r_y)
-    if r <= 8:
-        return "gemm", 16, 8
-    if r <= 24:
-        return "gemm", 32, 16
-    return "planar", 32, 32
+    return "gemm", 16, 16
 
 
 def make_plan(
@@ -167,10 +169,8 @@ def make_plan(
         round_result = True
     else:
         clip, round_result = None, False
-    v_matrix = _band_matrix(g_y, strip_rows).astype(compute)
-    h_band = _band_matrix(g_x, block_cols).T
-    if chosen == "gemm":
-        h_band = np.kron(h_band, np.eye(channels))
+    v_matrix = _band_matrix(g_y, strip_rows).T  # (S + 2r, S): rowsᵀ @ Aᵀ
+    h_matrix = _band_matrix(g_x, block_cols)  # (T, T + 2r)
     return BandPlan(
         height=height,
         width=width,
@@ -184,27 +184,39 @@ def make_plan(
         block_cols=block_cols,
         clip=clip,
         round_result=round_result,
-        v_matrix=v_matrix,
-        h_matrix=np.ascontiguousarray(h_band, dtype=compute),
+        v_matrix=np.ascontiguousarray(v_matrix, dtype=compute),
+        h_matrix=np.ascontiguousarray(h_matrix, dtype=compute),
     )
 
 
-def pad_edge_into(image: np.ndarray, padded: np.ndarray, plan: BandPlan) -> None:
-    """Write ``image`` into ``padded`` with edge replication (``numpy.pad`` "edge").
+def pad_edge_rows(image: np.ndarray, plan: BandPlan, start: int, out: np.ndarray) -> None:
+    """Write rows ``[start, start + len(out))`` of the padded image into ``out``.
 
-    The pad is the kernel radius on every side, plus the extension of the bottom
-    and right edges to whole strips and blocks. ``padded`` may be a memmap.
+    The padded image is ``image`` with edge replication (``numpy.pad`` "edge"):
+    the kernel radius on every side, plus the extension of the bottom and right
+    edges to whole strips and blocks. Producing it a few rows at a time lets the
+    process path stream it to its file without a whole-image copy in memory.
     """
     h, w = plan.height, plan.width
     ry, rx = plan.r_y, plan.r_x
     img = image.reshape(h, w, plan.channels)
-    core = padded[ry : ry + h, rx : rx + w]
-    core[...] = img
-    # left and right columns of the image rows, then whole top and bottom rows
-    padded[ry : ry + h, :rx] = img[:, :1]
-    padded[ry : ry + h, rx + w :] = img[:, -1:]
-    padded[:ry] = padded[ry : ry + 1]
-    padded[ry + h :] = padded[ry + h - 1 : ry + h]
+    stop = start + out.shape[0]
+    # padded row p shows image row clip(p - ry, 0, h - 1): three runs
+    first, last = min(max(ry - start, 0), out.shape[0]), min(max(ry + h - start, 0), out.shape[0])
+    core = out[:, rx : rx + w]
+    if first:
+        core[:first] = img[0]
+    if last > first:
+        core[first:last] = img[start + first - ry : start + last - ry]
+    if stop - start > last:
+        core[last:] = img[h - 1]
+    out[:, :rx] = core[:, :1]
+    out[:, rx + w :] = core[:, w - 1 : w]
+
+
+def pad_edge_into(image: np.ndarray, padded: np.ndarray, plan: BandPlan) -> None:
+    """Write the whole padded image (see :func:`pad_edge_rows`) into ``padded``."""
+    pad_edge_rows(image, plan, 0, padded)
 
 
 def _direct(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
@@ -224,38 +236,25 @@ def _direct(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
     for j in range(1, len(g_x)):
         np.multiply(v[:, j * c : j * c + n], g_x[j], out=tmp)
         o += tmp
-    return o.reshape(s, plan.n_blocks, plan.block_cols, c)
+    return o
 
 
 def _gemm(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
     s, t, c, nb = plan.strip_rows, plan.block_cols, plan.channels, plan.n_blocks
     flat_w = rows.shape[1] * c
     x = rows.reshape(rows.shape[0], flat_w).astype(plan.compute_dtype)
-    v = plan.v_matrix @ x  # (S, Wp*C)
-    it = v.itemsize
+    vt = x.T @ plan.v_matrix  # (Wp*C, S): vertical pass, transposed
+    it = vt.itemsize
     blocks = as_strided(
-        v, (nb, s, (t + 2 * plan.r_x) * c), (t * c * it, flat_w * it, it), writeable=False
+        vt, (nb, t + 2 * plan.r_x, c * s), (t * c * s * it, c * s * it, it), writeable=False
     )
-    r = blocks @ plan.h_matrix  # (nb, S, T*C)
-    return r.reshape(nb, s, t, c).transpose(1, 0, 2, 3)
-
-
-def _planar(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
-    s, t, c, nb = plan.strip_rows, plan.block_cols, plan.channels, plan.n_blocks
-    wp = rows.shape[1]
-    x = np.empty((c, rows.shape[0], wp), dtype=plan.compute_dtype)
-    np.copyto(x, rows.transpose(2, 0, 1), casting="unsafe")
-    v = np.matmul(plan.v_matrix, x)  # (C, S, Wp)
-    it = v.itemsize
-    blocks = as_strided(v, (nb, c * s, t + 2 * plan.r_x), (t * it, wp * it, it), writeable=False)
-    r = blocks @ plan.h_matrix  # (nb, C*S, T)
-    return r.reshape(nb, c, s, t).transpose(2, 0, 3, 1)
+    r = plan.h_matrix @ blocks  # (nb, T, C*S): horizontal pass
+    return r.reshape(nb * t * c, s).T
 
 
 _STRIP_KERNELS: dict[str, StripKernel] = {
     "direct": _direct,
     "gemm": _gemm,
-    "planar": _planar,
 }
 
 
@@ -268,14 +267,11 @@ def _finish(result: np.ndarray, plan: BandPlan) -> None:
 
 
 def _store(out_rows: np.ndarray, result: np.ndarray, plan: BandPlan) -> None:
-    """Copy an ``(S, nb, T, C)`` result view into ``out_rows`` (``(n, W, C)``)."""
-    n, t = out_rows.shape[0], plan.block_cols
-    full, rem = divmod(plan.width, t)
-    if full:
-        dst = out_rows[:, : full * t].reshape(n, full, t, plan.channels)
-        np.copyto(dst, result[:n, :full], casting="unsafe")
-    if rem:
-        np.copyto(out_rows[:, full * t :], result[:n, full, :rem], casting="unsafe")
+    """Copy the first rows and ``W·C`` columns of an ``(S, ≥W·C)`` result into ``out_rows``."""
+    n = out_rows.shape[0]
+    np.copyto(
+        out_rows.reshape(n, -1), result[:n, : plan.width * plan.channels], casting="unsafe"
+    )
 
 
 def convolve_band(

@@ -20,14 +20,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from numbers import Integral
 from pathlib import Path
 
 import joblib
+import joblib.parallel
 import numpy as np
 from joblib.parallel import BACKENDS, get_active_backend
 
-from .engine import BandPlan, convolve_band, pad_edge_into
+from .engine import BandPlan, convolve_band, pad_edge_into, pad_edge_rows
 
 __all__ = ["ParallelSettings", "run_plan"]
 
@@ -102,16 +104,61 @@ class ParallelSettings:
             object.__setattr__(self, "temp_folder", os.fspath(folder))
 
 
-def _backend_object(name: str | None) -> tuple[object, int | None]:
-    """Return the joblib backend ``Parallel(backend=name)`` would use, and the context n_jobs."""
-    active, context_n_jobs = get_active_backend()
+def _context_backend() -> object | None:
+    """Return the backend an enclosing ``joblib.parallel_config`` set, else None."""
+    # joblib keeps the active config in a thread-local; it has no public
+    # "was a backend chosen?" query, so look, and fall back to "no" if it moves.
+    config = getattr(joblib.parallel._backend, "config", None)
+    try:
+        chosen = config["backend"] if config is not None else None
+        unset = joblib.parallel.default_parallel_config["backend"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return None if chosen is None or chosen is unset else chosen
+
+
+def default_backend() -> str:
+    """Our backend when neither the call nor ``parallel_config`` names one.
+
+    Threads: NumPy and BLAS release the GIL, there is no dump and no worker
+    start-up (docs/benchmarks.md has the measurements). Threads need BLAS held
+    to one thread each, which takes threadpoolctl; without it, loky processes.
+    """
+    return "threading" if _threadpoolctl() is not None else "loky"
+
+
+def _threadpoolctl() -> object | None:
+    try:
+        import threadpoolctl
+    except ImportError:
+        return None
+    return threadpoolctl
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Hold BLAS to one thread (our workers are the parallelism), if threadpoolctl is there."""
+    tpc = _threadpoolctl()
+    if tpc is None:
+        yield
+        return
+    with tpc.threadpool_limits(limits=1, user_api="blas"):  # type: ignore[attr-defined]
+        yield
+
+
+def _resolve_backend(name: str | None) -> tuple[str | object, object, int | None]:
+    """Return (what to pass to ``Parallel(backend=...)``, the backend object, context n_jobs)."""
+    _, context_n_jobs = get_active_backend()
     if name is None:
-        return active, context_n_jobs
+        chosen = _context_backend()
+        if chosen is not None:
+            return chosen, chosen, context_n_jobs
+        name = default_backend()
     if name not in BACKENDS and name == "dask":
         raise ImportError(
             "backend='dask' needs dask.distributed: pip install 'pil-parallel-blur[dask]'"
         )
-    return BACKENDS[name](nesting_level=0), context_n_jobs
+    return name, BACKENDS[name](nesting_level=0), context_n_jobs
 
 
 def backend_kind(backend: object) -> str:
@@ -166,16 +213,46 @@ def _run_in_memory(
     image: np.ndarray, plan: BandPlan, parallel: joblib.Parallel | None, n_bands: int
 ) -> np.ndarray:
     padded = np.empty(plan.padded_shape, dtype=plan.out_dtype)
-    pad_edge_into(image, padded, plan)
     out = np.empty(plan.out_shape, dtype=plan.out_dtype)
-    if parallel is None:
-        convolve_band(padded, out, 0, plan.height, plan)
-    else:
-        parallel(
-            joblib.delayed(convolve_band)(padded, out, a, b, plan)
-            for a, b in plan.band_bounds(n_bands)
-        )
+    with single_threaded_blas():
+        if parallel is None:
+            pad_edge_into(image, padded, plan)
+            convolve_band(padded, out, 0, plan.height, plan)
+            return out
+        bands = plan.band_bounds(n_bands)
+        # padded rows [a, b) for every band but the last, which pads to the end
+        cuts = [a for a, _ in bands] + [plan.padded_shape[0]]
+        with parallel:  # one pool for both rounds
+            parallel(
+                joblib.delayed(pad_edge_rows)(image, plan, a, padded[a:b])
+                for a, b in pairwise(cuts)
+            )
+            parallel(joblib.delayed(convolve_band)(padded, out, a, b, plan) for a, b in bands)
     return out
+
+
+def dump_padded(image: np.ndarray, plan: BandPlan, path: str) -> None:
+    """Write the padded image once, uncompressed, as a memory-mappable ``.npy``.
+
+    Streamed in chunks of rows through one small buffer: no padded copy of the
+    whole image is ever held in memory, and plain ``write`` calls avoid the
+    page-fault cost of filling a fresh shared mapping.
+    """
+    shape = plan.padded_shape
+    header = {
+        "descr": np.lib.format.dtype_to_descr(plan.out_dtype),
+        "fortran_order": False,
+        "shape": shape,
+    }
+    row_bytes = shape[1] * shape[2] * plan.out_dtype.itemsize
+    chunk = max(1, (4 << 20) // max(row_bytes, 1))
+    buffer = np.empty((min(chunk, shape[0]), shape[1], shape[2]), dtype=plan.out_dtype)
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_2_0(f, header)
+        for start in range(0, shape[0], chunk):
+            rows = buffer[: min(chunk, shape[0] - start)]
+            pad_edge_rows(image, plan, start, rows)
+            f.write(memoryview(rows).cast("B"))
 
 
 def _run_on_files(
@@ -184,12 +261,7 @@ def _run_on_files(
     with private_folder(root) as folder:
         padded_path = str(folder / "padded.npy")
         out_path = str(folder / "out.npy")
-        padded = np.lib.format.open_memmap(
-            padded_path, mode="w+", dtype=plan.out_dtype, shape=plan.padded_shape
-        )
-        pad_edge_into(image, padded, plan)
-        padded.flush()
-        del padded
+        dump_padded(image, plan, padded_path)
         out = np.lib.format.open_memmap(
             out_path, mode="w+", dtype=plan.out_dtype, shape=plan.out_shape
         )
@@ -208,7 +280,7 @@ def run_plan(image: np.ndarray, plan: BandPlan, settings: ParallelSettings) -> n
 
     Returns an ``(H, W, C)`` array of ``plan.out_dtype``.
     """
-    backend, context_n_jobs = _backend_object(settings.backend)
+    backend_arg, backend, context_n_jobs = _resolve_backend(settings.backend)
     kind = backend_kind(backend)
     n_jobs = settings.n_jobs
     if n_jobs is None:
@@ -218,7 +290,7 @@ def run_plan(image: np.ndarray, plan: BandPlan, settings: ParallelSettings) -> n
     if workers <= 1 or samples < MIN_PARALLEL_SAMPLES or plan.n_strips < 2:
         return _run_in_memory(image, plan, None, 1)
     n_bands = workers * BANDS_PER_WORKER
-    parallel = joblib.Parallel(n_jobs=n_jobs, backend=settings.backend, max_nbytes=None)
+    parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend_arg, max_nbytes=None)
     if kind == "threads":
         return _run_in_memory(image, plan, parallel, n_bands)
     if kind == "remote":

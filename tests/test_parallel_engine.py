@@ -134,3 +134,21 @@ def test_parallel_config_is_honoured(monkeypatch):
     with joblib.parallel_config(backend="sequential"):
         gaussian_blur(TALL, sigma=2)
     assert calls == [(True, 8), (False, 1), (False, 1)]
+
+
+def test_default_backend_is_threads_with_threadpoolctl(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SAMPLES", 0)
+    kinds = []
+    real = parallel.backend_kind
+
+    def spy(backend):
+        kinds.append(real(backend))
+        return kinds[-1]
+
+    monkeypatch.setattr(parallel, "backend_kind", spy)
+    gaussian_blur(TALL, sigma=2, n_jobs=2)
+    with joblib.parallel_config(backend="loky"):
+        gaussian_blur(TALL, sigma=2, n_jobs=2)
+    monkeypatch.setattr(parallel, "_threadpoolctl", lambda: None)
+    gaussian_blur(TALL, sigma=2, n_jobs=2)
+    assert kinds == ["threads", "processes", "processes"]
