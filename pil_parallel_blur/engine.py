@@ -35,7 +35,14 @@ from itertools import pairwise
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["BandPlan", "make_plan", "pad_edge_rows", "pad_edge_into", "convolve_band"]
+__all__ = [
+    "BandPlan",
+    "make_plan",
+    "pad_edge_rows",
+    "pad_edge_into",
+    "convolve_band",
+    "convolve_band_from_image",
+]
 
 StripKernel = Callable[[np.ndarray, "BandPlan"], np.ndarray]
 
@@ -275,15 +282,21 @@ def _store(out_rows: np.ndarray, result: np.ndarray, plan: BandPlan) -> None:
 
 
 def convolve_band(
-    padded: np.ndarray, out: np.ndarray, start: int, stop: int, plan: BandPlan
+    padded: np.ndarray,
+    out: np.ndarray,
+    start: int,
+    stop: int,
+    plan: BandPlan,
+    padded_start: int = 0,
 ) -> None:
     """Convolve output rows ``[start, stop)`` of ``padded`` into ``out``.
 
     Parameters
     ----------
     padded : numpy.ndarray
-        The whole padded image, shape ``plan.padded_shape`` (may be a read-only
-        memmap).
+        Padded rows from ``padded_start`` on (the whole padded image by default,
+        shape ``plan.padded_shape``); may be a read-only memmap. Must reach
+        padded row ``start + n·S + 2·r_y`` for the strips of the band.
     out : numpy.ndarray
         The whole output, shape ``plan.out_shape`` and dtype ``plan.out_dtype``
         (may be a shared memmap); only rows ``[start, stop)`` are written.
@@ -291,6 +304,8 @@ def convolve_band(
         Row bounds; ``start`` must be a multiple of ``plan.strip_rows``.
     plan : BandPlan
         From :func:`make_plan`.
+    padded_start : int
+        The padded-image row that ``padded[0]`` holds.
     """
     s = plan.strip_rows
     if start % s:
@@ -298,6 +313,22 @@ def convolve_band(
     kernel = _STRIP_KERNELS[plan.method]
     halo = 2 * plan.r_y
     for r0 in range(start, stop, s):
-        result = kernel(padded[r0 : r0 + s + halo], plan)
+        p0 = r0 - padded_start
+        result = kernel(padded[p0 : p0 + s + halo], plan)
         _finish(result, plan)
         _store(out[r0 : min(r0 + s, stop)], result, plan)
+
+
+def convolve_band_from_image(
+    image: np.ndarray, out: np.ndarray, start: int, stop: int, plan: BandPlan
+) -> None:
+    """Pad the rows band ``[start, stop)`` needs into a private buffer, then convolve.
+
+    The shared-memory path: workers read the image and write the output in
+    place, and no padded copy of the whole image is made.
+    """
+    s = plan.strip_rows
+    end = start + -(-(stop - start) // s) * s + 2 * plan.r_y
+    buffer = np.empty((end - start, *plan.padded_shape[1:]), dtype=plan.out_dtype)
+    pad_edge_rows(image, plan, start, buffer)
+    convolve_band(buffer, out, start, stop, plan, padded_start=start)

@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import pairwise
 from numbers import Integral
 from pathlib import Path
 
@@ -29,13 +28,14 @@ import joblib.parallel
 import numpy as np
 from joblib.parallel import BACKENDS, get_active_backend
 
-from .engine import BandPlan, convolve_band, pad_edge_into, pad_edge_rows
+from .engine import BandPlan, convolve_band, convolve_band_from_image, pad_edge_rows
 
 __all__ = ["ParallelSettings", "run_plan"]
 
-#: Below this many output samples (pixels × channels) the image is blurred
-#: in-process: starting or feeding workers costs more than it saves.
-MIN_PARALLEL_SAMPLES = 1 << 19
+#: Images whose in-process blur is estimated to take less than this many
+#: seconds are blurred in-process: a joblib round costs ~10 ms (its result
+#: polling sleeps in 10 ms steps), so workers only pay beyond ~2 rounds.
+MIN_PARALLEL_SECONDS = 0.02
 #: Bands per worker: a little over 1 so that a slow worker (the machine is
 #: shared) does not hold everyone up, few enough that per-task cost stays small.
 BANDS_PER_WORKER = 4
@@ -212,22 +212,16 @@ def _band_from_files(
 def _run_in_memory(
     image: np.ndarray, plan: BandPlan, parallel: joblib.Parallel | None, n_bands: int
 ) -> np.ndarray:
-    padded = np.empty(plan.padded_shape, dtype=plan.out_dtype)
+    """In-process and thread paths: bands read the image and write ``out`` in place."""
     out = np.empty(plan.out_shape, dtype=plan.out_dtype)
     with single_threaded_blas():
         if parallel is None:
-            pad_edge_into(image, padded, plan)
-            convolve_band(padded, out, 0, plan.height, plan)
-            return out
-        bands = plan.band_bounds(n_bands)
-        # padded rows [a, b) for every band but the last, which pads to the end
-        cuts = [a for a, _ in bands] + [plan.padded_shape[0]]
-        with parallel:  # one pool for both rounds
+            convolve_band_from_image(image, out, 0, plan.height, plan)
+        else:
             parallel(
-                joblib.delayed(pad_edge_rows)(image, plan, a, padded[a:b])
-                for a, b in pairwise(cuts)
+                joblib.delayed(convolve_band_from_image)(image, out, a, b, plan)
+                for a, b in plan.band_bounds(n_bands)
             )
-            parallel(joblib.delayed(convolve_band)(padded, out, a, b, plan) for a, b in bands)
     return out
 
 
@@ -275,6 +269,19 @@ def _run_on_files(
         return out.view(np.ndarray)
 
 
+def estimated_seconds(plan: BandPlan) -> float:
+    """In-process time of ``plan`` on one core, from the measured cost per sample.
+
+    uint8 through the ``gemm`` kernel on the development machine (docs/benchmarks.md):
+    about ``1.9 + 0.11·r`` ns per output sample for a kernel of radius ``r``; wider
+    types cost about twice that.
+    """
+    samples = plan.height * plan.width * plan.channels
+    r = (plan.r_x + plan.r_y) / 2
+    per_sample = (1.9 + 0.11 * r) * 1e-9 * (1 if plan.compute_dtype.itemsize == 4 else 2)
+    return samples * per_sample
+
+
 def run_plan(image: np.ndarray, plan: BandPlan, settings: ParallelSettings) -> np.ndarray:
     """Blur ``image`` as ``plan`` says, with the workers ``settings`` ask for.
 
@@ -285,9 +292,8 @@ def run_plan(image: np.ndarray, plan: BandPlan, settings: ParallelSettings) -> n
     n_jobs = settings.n_jobs
     if n_jobs is None:
         n_jobs = context_n_jobs if context_n_jobs is not None else -1
-    samples = plan.height * plan.width * plan.channels
     workers = 1 if kind == "inprocess" else backend.effective_n_jobs(n_jobs)  # type: ignore[attr-defined]
-    if workers <= 1 or samples < MIN_PARALLEL_SAMPLES or plan.n_strips < 2:
+    if workers <= 1 or estimated_seconds(plan) < MIN_PARALLEL_SECONDS or plan.n_strips < 2:
         return _run_in_memory(image, plan, None, 1)
     n_bands = workers * BANDS_PER_WORKER
     parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend_arg, max_nbytes=None)

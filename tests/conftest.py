@@ -92,4 +92,4 @@ def photo_like(height: int, width: int, channels: int = 3, seed: int = 0) -> np.
 @pytest.fixture
 def parallel_always(monkeypatch):
     """Make even tiny images go through the worker pool."""
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SAMPLES", 0)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)

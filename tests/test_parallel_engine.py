@@ -110,7 +110,7 @@ def test_temp_folder_removed_after_success_on_filter(tmp_path):
 
 def test_threads_and_in_process_make_no_files(tmp_path, monkeypatch):
     monkeypatch.setenv("JOBLIB_TEMP_FOLDER", str(tmp_path))
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SAMPLES", 0)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     gaussian_blur(TALL, sigma=2, n_jobs=2, backend="threading")
     gaussian_blur(TALL, sigma=2, n_jobs=1, backend="loky")
     assert list(tmp_path.iterdir()) == []
@@ -126,7 +126,7 @@ def test_parallel_config_is_honoured(monkeypatch):
         return real(image, plan, par, n_bands)
 
     monkeypatch.setattr(parallel, "_run_in_memory", spy)
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SAMPLES", 0)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     with joblib.parallel_config(backend="threading", n_jobs=2):
         gaussian_blur(TALL, sigma=2)
     with joblib.parallel_config(n_jobs=1):
@@ -137,7 +137,7 @@ def test_parallel_config_is_honoured(monkeypatch):
 
 
 def test_default_backend_is_threads_with_threadpoolctl(monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SAMPLES", 0)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     kinds = []
     real = parallel.backend_kind
 
