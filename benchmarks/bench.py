@@ -61,9 +61,11 @@ Blur = Callable[[np.ndarray, Image.Image, int, float], object]
 def _cv2_f32(threads: int) -> Blur:
     def run(a: np.ndarray, im: Image.Image, size: int, sigma: float) -> np.ndarray:
         cv2.setNumThreads(threads)
-        f = cv2.GaussianBlur(a.astype(np.float32), (size, size), sigma,
-                             borderType=cv2.BORDER_REPLICATE)
+        f = cv2.GaussianBlur(
+            a.astype(np.float32), (size, size), sigma, borderType=cv2.BORDER_REPLICATE
+        )
         return np.rint(f).astype(np.uint8)
+
     return run
 
 
@@ -71,13 +73,15 @@ def _cv2_u8(threads: int) -> Blur:
     def run(a: np.ndarray, im: Image.Image, size: int, sigma: float) -> np.ndarray:
         cv2.setNumThreads(threads)
         return cv2.GaussianBlur(a, (size, size), sigma, borderType=cv2.BORDER_REPLICATE)
+
     return run
 
 
 def _scipy(a: np.ndarray, im: Image.Image, size: int, sigma: float) -> np.ndarray:
     r = size // 2
-    f = ndimage.gaussian_filter(a.astype(np.float32), sigma=(sigma, sigma, 0), mode="nearest",
-                                truncate=r / sigma)
+    f = ndimage.gaussian_filter(
+        a.astype(np.float32), sigma=(sigma, sigma, 0), mode="nearest", truncate=r / sigma
+    )
     return np.rint(f).astype(np.uint8)
 
 
@@ -88,6 +92,7 @@ def _pillow(a: np.ndarray, im: Image.Image, size: int, sigma: float) -> Image.Im
 def _ours(n_jobs: int, backend: str | None) -> Blur:
     def run(a: np.ndarray, im: Image.Image, size: int, sigma: float) -> np.ndarray:
         return gaussian_blur(a, sigma=sigma, size=size, n_jobs=n_jobs, backend=backend)
+
     return run
 
 
@@ -132,12 +137,13 @@ def reference(a: np.ndarray, size: int, sigma: float) -> np.ndarray:
     return np.rint(f)
 
 
-def warm_times(a: np.ndarray, names: list[str], size: int, sigma: float, reps: int
-               ) -> dict[str, float]:
+def warm_times(
+    a: np.ndarray, names: list[str], size: int, sigma: float, reps: int
+) -> dict[str, float]:
     im = Image.fromarray(a)
     times: dict[str, list[float]] = {n: [] for n in names}
     for rep in range(reps + 1):  # rep 0 is the warm-up
-        order = names[rep % len(names):] + names[: rep % len(names)]
+        order = names[rep % len(names) :] + names[: rep % len(names)]
         for name in order:
             t0 = time.perf_counter()
             PEERS[name](a, im, size, sigma)
@@ -180,10 +186,12 @@ COLD_SCRIPT = textwrap.dedent("""
 
 
 def cold_run(path: Path, name: str, size: int, sigma: float) -> dict:
-    code = COLD_SCRIPT.format(bench_dir=str(Path(__file__).parent), path=str(path), name=name,
-                              size=size, sigma=sigma)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=600)
+    code = COLD_SCRIPT.format(
+        bench_dir=str(Path(__file__).parent), path=str(path), name=name, size=size, sigma=sigma
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+    )
     if done.returncode:
         raise RuntimeError(done.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -234,10 +242,14 @@ def write_report(res: dict) -> str:
         "",
     ]
     for img, per in res["warm"].items():
-        lines += [f"## Warm, {img}", "",
-                  "| peer | " + " | ".join(f"{k}) size {SETTINGS[k][0]}, σ {SETTINGS[k][1]:g}"
-                                          for k in per) + " |",
-                  "|---|" + "---|" * len(per)]
+        lines += [
+            f"## Warm, {img}",
+            "",
+            "| peer | "
+            + " | ".join(f"{k}) size {SETTINGS[k][0]}, σ {SETTINGS[k][1]:g}" for k in per)
+            + " |",
+            "|---|" + "---|" * len(per),
+        ]
         names = list(next(iter(per.values())))
         for n in names:
             cells = []
@@ -248,36 +260,57 @@ def write_report(res: dict) -> str:
             lines.append(f"| {n} | " + " | ".join(cells) + " |")
         lines.append("")
     if res.get("cold"):
-        lines += ["## Cold (first call in a fresh process) and peak memory", "",
-                  "| image, setting | peer | cold s | parent peak above baseline (MB) | "
-                  "worker peaks (MB) |", "|---|---|---|---|---|"]
+        lines += [
+            "## Cold (first call in a fresh process) and peak memory",
+            "",
+            "| image, setting | peer | cold s | parent peak above baseline (MB) | "
+            "worker peaks (MB) |",
+            "|---|---|---|---|---|",
+        ]
         for key, per in res["cold"].items():
             for n, v in per.items():
                 w = ", ".join(f"{p / 1e6:.0f}" for p in v["worker_peaks"]) or "—"
-                lines.append(f"| {key} | {n} | {fmt(v['seconds'])} | "
-                             f"{v['parent_peak'] / 1e6:.0f} | {w} |")
+                lines.append(
+                    f"| {key} | {n} | {fmt(v['seconds'])} | {v['parent_peak'] / 1e6:.0f} | {w} |"
+                )
         lines.append("")
-    lines += ["## Accuracy against the float64 reference (3 MP chart)", "",
-              "| setting | peer | max abs error | samples identical |", "|---|---|---|---|"]
+    lines += [
+        "## Accuracy against the float64 reference (3 MP chart)",
+        "",
+        "| setting | peer | max abs error | samples identical |",
+        "|---|---|---|---|",
+    ]
     for k, per in res["accuracy"].items():
         for n, v in per.items():
             lines.append(f"| {k} | {n} | {v['max_error']:.0f} | {v['identical']:.3%} |")
     lines.append("")
     if res.get("small"):
-        lines += ["## Small images (size 7, σ 2): in-process vs parallel", "",
-                  "| image | " + " | ".join(next(iter(res["small"].values()))) + " |",
-                  "|---|" + "---|" * 3]
+        lines += [
+            "## Small images (size 7, σ 2): in-process vs parallel",
+            "",
+            "| image | " + " | ".join(next(iter(res["small"].values()))) + " |",
+            "|---|" + "---|" * 3,
+        ]
         for img, per in res["small"].items():
-            lines.append(f"| {img} | " + " | ".join(f"{v * 1e3:.1f} ms" for v in per.values())
-                         + " |")
+            lines.append(
+                f"| {img} | " + " | ".join(f"{v * 1e3:.1f} ms" for v in per.values()) + " |"
+            )
         lines.append("")
-    lines += ["## Targets (issue 3)", "", "| check | measured | target | met |",
-              "|---|---|---|---|"]
+    lines += [
+        "## Targets (issue 3)",
+        "",
+        "| check | measured | target | met |",
+        "|---|---|---|---|",
+    ]
     for row in res["targets"]:
         lines.append(f"| {row[0]} | {row[1]} | {row[2]} | {'yes' if row[3] else 'no'} |")
     lines.append("")
-    lines += ["![speedup vs workers](img/speedup.png)", "",
-              "![time vs kernel size](img/time-vs-kernel.png)", ""]
+    lines += [
+        "![speedup vs workers](img/speedup.png)",
+        "",
+        "![time vs kernel size](img/time-vs-kernel.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -307,22 +340,31 @@ def targets(res: dict) -> list[tuple[str, str, str, bool]]:
     for k in ("a", "b"):
         if k in w:
             s = w[k]["ours, 1 worker"] / w[k][ours]
-            rows.append((f"{big} {k}) speedup 2 threads vs 1 worker", f"{s:.2f}×", "≥ 1.8×",
-                         s >= 1.8))
+            rows.append(
+                (f"{big} {k}) speedup 2 threads vs 1 worker", f"{s:.2f}×", "≥ 1.8×", s >= 1.8)
+            )
             s = w[k]["ours, 1 worker"] / w[k]["ours, 2 loky processes"]
-            rows.append((f"{big} {k}) speedup 2 loky vs 1 worker", f"{s:.2f}×", "≥ 1.8×",
-                         s >= 1.8))
+            rows.append(
+                (f"{big} {k}) speedup 2 loky vs 1 worker", f"{s:.2f}×", "≥ 1.8×", s >= 1.8)
+            )
     if "24 MP" in res["warm"] and "3 MP" in res["warm"]:
         for k in res["warm"]["24 MP"]:
             r = res["warm"]["24 MP"][k][ours] / res["warm"]["3 MP"][k][ours]
-            rows.append((f"{k}) time 24 MP ÷ 3 MP", f"{r:.2f}", "8 ± 15 % (6.8–9.2)",
-                         6.8 <= r <= 9.2))
+            rows.append(
+                (f"{k}) time 24 MP ÷ 3 MP", f"{r:.2f}", "8 ± 15 % (6.8–9.2)", 6.8 <= r <= 9.2)
+            )
     for key, per in res.get("cold", {}).items():
         if key.startswith(big) and ours in per:
             mb = per[ours]["parent_peak"]
             nbytes = int(np.prod(SIZES[big])) * 3
-            rows.append((f"{key} parent peak ÷ image size", f"{mb / nbytes:.2f}", "< 4",
-                         bool(mb < 4 * nbytes)))
+            rows.append(
+                (
+                    f"{key} parent peak ÷ image size",
+                    f"{mb / nbytes:.2f}",
+                    "< 4",
+                    bool(mb < 4 * nbytes),
+                )
+            )
     return rows
 
 
@@ -348,8 +390,13 @@ def plot(res: dict) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     sizes = [SETTINGS[k][0] for k in w]
     for name in next(iter(w.values())):
-        ax.plot(sizes, [w[k][name] for k in w], marker="o", label=name,
-                linewidth=2.5 if name.startswith("ours") else 1)
+        ax.plot(
+            sizes,
+            [w[k][name] for k in w],
+            marker="o",
+            label=name,
+            linewidth=2.5 if name.startswith("ours") else 1,
+        )
     ax.set_xlabel("kernel size (taps)")
     ax.set_ylabel("seconds (median)")
     ax.set_yscale("log")
@@ -361,8 +408,9 @@ def plot(res: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="3 MP, settings a and b, 3 runs")
     parser.add_argument("--reps", type=int, default=None, help="runs per figure (default 5)")
     parser.add_argument("--photo", help="also time this photo (warm, all settings)")
@@ -373,12 +421,16 @@ def main() -> None:
     settings = {k: SETTINGS[k] for k in (("a", "b") if args.quick else SETTINGS)}
     names = list(PEERS)
     res: dict = {
-        "quick": args.quick, "reps": reps, "date": time.strftime("%Y-%m-%d %H:%M"),
+        "quick": args.quick,
+        "reps": reps,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
-                   f"Python {platform.python_version()}, Pillow {PIL.__version__}, "
-                   f"NumPy {np.__version__}, OpenCV {cv2.__version__}, SciPy {scipy.__version__}, "
-                   f"pil-parallel-blur {pil_parallel_blur.__version__}",
-        "warm": {}, "cold": {}, "accuracy": {},
+        f"Python {platform.python_version()}, Pillow {PIL.__version__}, "
+        f"NumPy {np.__version__}, OpenCV {cv2.__version__}, SciPy {scipy.__version__}, "
+        f"pil-parallel-blur {pil_parallel_blur.__version__}",
+        "warm": {},
+        "cold": {},
+        "accuracy": {},
     }
     images = {label: make_image(*wh) for label, wh in sizes.items()}
     if args.photo:
@@ -389,8 +441,13 @@ def main() -> None:
             print(f"warm {label} {k}) ...", flush=True)
             res["warm"][label][k] = warm_times(a, names, size, sigma, reps)
     if not args.no_cold:
-        cold_names = ["ours, 2 threads", "ours, 2 loky processes", "ours, 1 worker",
-                      "Pillow GaussianBlur", "OpenCV float32, 2 threads"]
+        cold_names = [
+            "ours, 2 threads",
+            "ours, 2 loky processes",
+            "ours, 1 worker",
+            "Pillow GaussianBlur",
+            "OpenCV float32, 2 threads",
+        ]
         cold_reps = 1 if args.quick else reps
         for label, wh in sizes.items():
             path = RESULTS / f"chart-{wh[0]}x{wh[1]}.npy"
@@ -408,8 +465,11 @@ def main() -> None:
     print("accuracy ...", flush=True)
     a3 = images["3 MP"]
     for k, (size, sigma) in settings.items():
-        acc_names = [n for n in names if "2 loky" not in n and "Image.filter" not in n
-                     and "1 thread" not in n]
+        acc_names = [
+            n
+            for n in names
+            if "2 loky" not in n and "Image.filter" not in n and "1 thread" not in n
+        ]
         res["accuracy"][k] = accuracy(a3, acc_names, size, sigma)
     print("small images ...", flush=True)
     res["small"] = small_images(reps)

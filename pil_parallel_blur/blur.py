@@ -6,7 +6,7 @@ import numpy as np
 
 from .engine import make_plan
 from .kernels import KernelSpec, resolve_kernel
-from .parallel import ParallelSettings, run_plan
+from .parallel import ParallelSettings, Progress, run_plan
 
 __all__ = ["gaussian_blur", "blur_array"]
 
@@ -40,7 +40,12 @@ def _check_array(array: object) -> np.ndarray:
     return array
 
 
-def blur_array(array: np.ndarray, spec: KernelSpec, settings: ParallelSettings) -> np.ndarray:
+def blur_array(
+    array: np.ndarray,
+    spec: KernelSpec,
+    settings: ParallelSettings,
+    progress: Progress | None = None,
+) -> np.ndarray:
     """Blur a validated array with a resolved kernel; same shape and dtype out."""
     if spec.is_identity or array.size == 0:
         return array.copy()
@@ -48,7 +53,7 @@ def blur_array(array: np.ndarray, spec: KernelSpec, settings: ParallelSettings) 
     # Work in native byte order; give the caller back the order they gave us.
     native = array.astype(array.dtype.newbyteorder("="), copy=False)
     plan = make_plan(native.shape, native.dtype, g_y, g_x)
-    out = run_plan(native, plan, settings).reshape(array.shape)
+    out = run_plan(native, plan, settings, progress).reshape(array.shape)
     return out.astype(array.dtype, copy=False)
 
 
@@ -60,6 +65,7 @@ def gaussian_blur(
     n_jobs: int | None = None,
     backend: str | None = None,
     temp_folder: str | None = None,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """Blur a NumPy image with an exact Gaussian, in parallel over bands of rows.
 
@@ -87,6 +93,9 @@ def gaussian_blur(
         enclosing ``joblib.parallel_config``'s, else joblib's default.
     temp_folder : str, optional
         Folder for the process backends' private memory-mapped files.
+    progress : callable, optional
+        Called as ``progress(bands_done, bands_total)`` in the calling thread
+        as bands finish (once with ``(1, 1)`` when run in-process).
 
     Returns
     -------
@@ -107,4 +116,4 @@ def gaussian_blur(
     """
     spec = resolve_kernel(size, sigma, allow_zero=True)
     settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
-    return blur_array(_check_array(array), spec, settings)
+    return blur_array(_check_array(array), spec, settings, progress)

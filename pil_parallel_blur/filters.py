@@ -10,7 +10,7 @@ from PIL import Image, ImageFilter
 
 from .blur import blur_array
 from .kernels import KernelSpec, resolve_kernel
-from .parallel import ParallelSettings
+from .parallel import ParallelSettings, Progress
 
 __all__ = ["ParallelGaussianFilter", "SUPPORTED_MODES"]
 
@@ -97,6 +97,9 @@ class ParallelGaussianFilter(ImageFilter.MultibandFilter):
         Where process backends create their private memory-mapped files.
         Default ``$JOBLIB_TEMP_FOLDER``, else ``/dev/shm``, else the system
         temporary folder.
+    progress : callable, optional
+        Called as ``progress(bands_done, bands_total)`` in the calling thread
+        as bands finish; for progress bars.
 
     Raises
     ------
@@ -126,6 +129,7 @@ class ParallelGaussianFilter(ImageFilter.MultibandFilter):
         n_jobs: int | None = None,
         backend: str | None = None,
         temp_folder: str | None = None,
+        progress: Progress | None = None,
     ) -> None:
         if radius is not None and sigma is not None:
             raise TypeError(
@@ -136,6 +140,9 @@ class ParallelGaussianFilter(ImageFilter.MultibandFilter):
         self.size = size
         self.kernel: KernelSpec = resolve_kernel(size, self.sigma, allow_zero=True)
         self.settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a callable or None, got {progress!r}")
+        self.progress = progress
 
     @property
     def radius(self) -> float | Sequence[float] | None:
@@ -173,4 +180,5 @@ class ParallelGaussianFilter(ImageFilter.MultibandFilter):
         if self.kernel.is_identity or image.size[0] * image.size[1] == 0:
             return image.copy()
         array = core_to_array(image)
-        return array_to_core(blur_array(array, self.kernel, self.settings), image.mode)
+        out = blur_array(array, self.kernel, self.settings, self.progress)
+        return array_to_core(out, image.mode)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from numbers import Integral
@@ -30,7 +32,10 @@ from joblib.parallel import BACKENDS, get_active_backend
 
 from .engine import BandPlan, convolve_band, convolve_band_from_image, pad_edge_rows
 
-__all__ = ["ParallelSettings", "run_plan"]
+__all__ = ["ParallelSettings", "Progress", "run_plan"]
+
+#: ``progress(bands_done, bands_total)``, called in the caller's thread.
+Progress = Callable[[int, int], None]
 
 #: Images whose in-process blur is estimated to take less than this many
 #: seconds are blurred in-process: a joblib round costs ~10 ms (its result
@@ -209,19 +214,83 @@ def _band_from_files(
     out.flush()
 
 
+Task = tuple[Callable[..., object], tuple[object, ...]]
+#: Runs tasks and yields once per finished task, in any order.
+Runner = Callable[[list[Task]], Iterator[object]]
+
+
+def joblib_runner(parallel: joblib.Parallel) -> Runner:
+    """Run tasks with a ``joblib.Parallel`` made with ``return_as="generator_unordered"``."""
+
+    def run(tasks: list[Task]) -> Iterator[object]:
+        results = parallel(joblib.delayed(fn)(*args) for fn, args in tasks)
+        try:
+            yield from results
+        finally:
+            # closing a generator makes joblib cancel what has not started and
+            # wait for the rest, before the caller removes any files
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+
+    return run
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def thread_runner(workers: int) -> Runner:
+    """Run tasks on a persistent pool of ``workers`` threads (joblib's "threading" backend).
+
+    joblib's own result loop sleeps in 10 ms steps while it waits, which is most
+    of a 3-megapixel blur; a pool kept between calls and ``as_completed`` wake
+    the caller as soon as a band is done, and save starting threads every call.
+    """
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = _POOLS[workers] = ThreadPoolExecutor(workers, "pil-parallel-blur")
+
+    def run(tasks: list[Task]) -> Iterator[object]:
+        futures = [pool.submit(fn, *args) for fn, args in tasks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+            wait(futures)
+
+    return run
+
+
+def _drain(results: Iterable[object], total: int, progress: Progress | None) -> None:
+    """Consume results as bands finish, reporting ``(done, total)``."""
+    for done, _ in enumerate(results, start=1):
+        if progress is not None:
+            progress(done, total)
+
+
 def _run_in_memory(
-    image: np.ndarray, plan: BandPlan, parallel: joblib.Parallel | None, n_bands: int
+    image: np.ndarray,
+    plan: BandPlan,
+    runner: Runner | None,
+    n_bands: int,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """In-process and thread paths: bands read the image and write ``out`` in place."""
     out = np.empty(plan.out_shape, dtype=plan.out_dtype)
     with single_threaded_blas():
-        if parallel is None:
+        if runner is None:
             convolve_band_from_image(image, out, 0, plan.height, plan)
+            _drain([None], 1, progress)
         else:
-            parallel(
-                joblib.delayed(convolve_band_from_image)(image, out, a, b, plan)
-                for a, b in plan.band_bounds(n_bands)
-            )
+            bands = plan.band_bounds(n_bands)
+            tasks: list[Task] = [
+                (convolve_band_from_image, (image, out, a, b, plan)) for a, b in bands
+            ]
+            _drain(runner(tasks), len(bands), progress)
     return out
 
 
@@ -250,7 +319,12 @@ def dump_padded(image: np.ndarray, plan: BandPlan, path: str) -> None:
 
 
 def _run_on_files(
-    image: np.ndarray, plan: BandPlan, parallel: joblib.Parallel, n_bands: int, root: str
+    image: np.ndarray,
+    plan: BandPlan,
+    runner: Runner,
+    n_bands: int,
+    root: str,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     with private_folder(root) as folder:
         padded_path = str(folder / "padded.npy")
@@ -259,10 +333,11 @@ def _run_on_files(
         out = np.lib.format.open_memmap(
             out_path, mode="w+", dtype=plan.out_dtype, shape=plan.out_shape
         )
-        parallel(
-            joblib.delayed(_band_from_files)(padded_path, out_path, a, b, plan)
-            for a, b in plan.band_bounds(n_bands)
-        )
+        bands = plan.band_bounds(n_bands)
+        tasks: list[Task] = [
+            (_band_from_files, (padded_path, out_path, a, b, plan)) for a, b in bands
+        ]
+        _drain(runner(tasks), len(bands), progress)
         if os.name == "nt":  # an open mapping would keep the file from being removed
             return np.array(out)
         # POSIX: the mapping outlives the unlinked file; no copy needed.
@@ -282,10 +357,16 @@ def estimated_seconds(plan: BandPlan) -> float:
     return samples * per_sample
 
 
-def run_plan(image: np.ndarray, plan: BandPlan, settings: ParallelSettings) -> np.ndarray:
+def run_plan(
+    image: np.ndarray,
+    plan: BandPlan,
+    settings: ParallelSettings,
+    progress: Progress | None = None,
+) -> np.ndarray:
     """Blur ``image`` as ``plan`` says, with the workers ``settings`` ask for.
 
-    Returns an ``(H, W, C)`` array of ``plan.out_dtype``.
+    Returns an ``(H, W, C)`` array of ``plan.out_dtype``. ``progress``, if
+    given, is called in the caller's thread as ``progress(bands_done, bands)``.
     """
     backend_arg, backend, context_n_jobs = _resolve_backend(settings.backend)
     kind = backend_kind(backend)
@@ -294,12 +375,19 @@ def run_plan(image: np.ndarray, plan: BandPlan, settings: ParallelSettings) -> n
         n_jobs = context_n_jobs if context_n_jobs is not None else -1
     workers = 1 if kind == "inprocess" else backend.effective_n_jobs(n_jobs)  # type: ignore[attr-defined]
     if workers <= 1 or estimated_seconds(plan) < MIN_PARALLEL_SECONDS or plan.n_strips < 2:
-        return _run_in_memory(image, plan, None, 1)
+        return _run_in_memory(image, plan, None, 1, progress)
     n_bands = workers * BANDS_PER_WORKER
-    parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend_arg, max_nbytes=None)
+    if kind == "threads" and type(backend).__name__ == "ThreadingBackend":
+        return _run_in_memory(image, plan, thread_runner(workers), n_bands, progress)
+    # bands as they finish where the backend can say so (multiprocessing cannot)
+    streams = getattr(backend, "supports_return_generator", False)
+    return_as = "generator_unordered" if streams else "list"
+    runner = joblib_runner(
+        joblib.Parallel(n_jobs=n_jobs, backend=backend_arg, max_nbytes=None, return_as=return_as)
+    )
     if kind == "threads":
-        return _run_in_memory(image, plan, parallel, n_bands)
+        return _run_in_memory(image, plan, runner, n_bands, progress)
     if kind == "remote":
         raise NotImplementedError("the Dask backend is not supported yet")
     root = _temp_root(settings.temp_folder, image.nbytes * 2)
-    return _run_on_files(image, plan, parallel, n_bands, root)
+    return _run_on_files(image, plan, runner, n_bands, root, progress)

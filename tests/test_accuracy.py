@@ -1,5 +1,7 @@
 """SPEC §2-§4 against the independent float64 reference of conftest.py."""
 
+import zlib
+
 import numpy as np
 import pytest
 from conftest import assert_spec_accuracy, default_size, photo_like, reference_kernel
@@ -49,7 +51,7 @@ def random_image(mode: str, shape, rng) -> Image.Image:
 @pytest.mark.parametrize("mode", SUPPORTED_MODES)
 @pytest.mark.parametrize(("size", "sigma"), KERNELS)
 def test_every_mode_matches_reference(mode, size, sigma):
-    rng = np.random.default_rng(abs(hash((mode, str(size), str(sigma)))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{mode}{size}{sigma}".encode()))
     for shape in [(1, 1), (9, 4), (40, 33)]:
         im = random_image(mode, shape, rng)
         out = im.filter(ParallelGaussianFilter(size=size, sigma=sigma, n_jobs=1))
@@ -167,3 +169,11 @@ def test_empty_images(size):
     im = Image.new("RGB", size)
     out = im.filter(ParallelGaussianFilter(2))
     assert out.size == size and out.mode == "RGB"
+
+
+def test_small_images_have_no_near_tie_mismatches():
+    """On tiny images one float32 near-tie would break the 99.9 % rule by itself."""
+    kernel = reference_kernel(13, 2.0)
+    for seed in range(400):
+        a = np.random.default_rng(seed).integers(0, 256, (9, 4, 3), dtype=np.uint8)
+        assert_spec_accuracy(gaussian_blur(a, sigma=2, n_jobs=1), a, kernel)

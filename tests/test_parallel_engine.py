@@ -121,9 +121,9 @@ def test_parallel_config_is_honoured(monkeypatch):
     calls = []
     real = parallel._run_in_memory
 
-    def spy(image, plan, par, n_bands):
-        calls.append((par is not None, n_bands))
-        return real(image, plan, par, n_bands)
+    def spy(image, plan, runner, n_bands, *rest):
+        calls.append((runner is not None, n_bands))
+        return real(image, plan, runner, n_bands, *rest)
 
     monkeypatch.setattr(parallel, "_run_in_memory", spy)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
@@ -152,3 +152,45 @@ def test_default_backend_is_threads_with_threadpoolctl(monkeypatch):
     monkeypatch.setattr(parallel, "_threadpoolctl", lambda: None)
     gaussian_blur(TALL, sigma=2, n_jobs=2)
     assert kinds == ["threads", "processes", "processes"]
+
+
+@pytest.mark.usefixtures("parallel_always")
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
+    from pil_parallel_blur import engine
+
+    real = engine.convolve_band
+
+    def failing(padded, out, start, stop, plan, padded_start=0):
+        if start > 0:
+            raise ValueError(f"band at row {start} failed")
+        return real(padded, out, start, stop, plan, padded_start)
+
+    real_files = parallel._band_from_files
+
+    def failing_files(padded_path, out_path, start, stop, plan):
+        if start > 0:
+            raise ValueError(f"band at row {start} failed")
+        return real_files(padded_path, out_path, start, stop, plan)
+
+    if backend == "threading":
+        monkeypatch.setattr(engine, "convolve_band", failing)
+    else:
+        monkeypatch.setattr(parallel, "_band_from_files", failing_files)
+    with pytest.raises(ValueError, match="failed"):
+        gaussian_blur(TALL, sigma=2, n_jobs=2, backend=backend)
+    monkeypatch.undo()
+    out = gaussian_blur(TALL, sigma=2, size=7, n_jobs=2, backend=backend)
+    assert_spec_accuracy(out, TALL, reference_kernel(7, 2.0))
+
+
+def test_progress_is_reported_per_band(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+    seen = []
+    gaussian_blur(
+        TALL, sigma=2, n_jobs=2, backend="threading", progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen == [(i, 8) for i in range(1, 9)]
+    seen.clear()
+    gaussian_blur(TALL[:10], sigma=2, n_jobs=1, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 1)]
