@@ -208,6 +208,43 @@ def accuracy(a: np.ndarray, names: list[str], size: int, sigma: float) -> dict[s
     return out
 
 
+GENERAL_KERNELS = {
+    "5x5 random integers (rank 5)": np.random.default_rng(5).integers(-3, 8, (5, 5)),
+    "3x3 sharpen (Pillow SHARPEN)": np.array([[-2, -2, -2], [-2, 32, -2], [-2, -2, -2]]),
+}
+
+
+def general_kernels(a: np.ndarray, reps: int) -> dict[str, dict[str, float]]:
+    """ParallelKernelFilter vs ImageFilter.Kernel vs cv2.filter2D (Image/array in and out)."""
+    from pil_parallel_blur import ParallelKernelFilter
+
+    im = Image.fromarray(a)
+    table: dict[str, dict[str, float]] = {}
+    for label, k in GENERAL_KERNELS.items():
+        scale = float(k.sum()) or 1.0
+        flat = [int(v) for v in k.ravel()]
+        flipped = (k[::-1] / scale).astype(np.float32)  # Pillow's orientation
+        runs: dict[str, Callable[[], object]] = {
+            "ours, ParallelKernelFilter": lambda k=k: im.filter(ParallelKernelFilter(k)),
+            "Pillow ImageFilter.Kernel": lambda f=flat, n=k.shape[0]: im.filter(
+                ImageFilter.Kernel((n, n), f)
+            ),
+            "OpenCV filter2D uint8, 2 threads": lambda f=flipped: (
+                cv2.setNumThreads(2),
+                cv2.filter2D(a, -1, f, borderType=cv2.BORDER_REPLICATE),
+            )[1],
+        }
+        times: dict[str, list[float]] = {n: [] for n in runs}
+        for rep in range(reps + 1):
+            for name, fn in runs.items():
+                t0 = time.perf_counter()
+                fn()
+                if rep:
+                    times[name].append(time.perf_counter() - t0)
+        table[label] = {n: statistics.median(v) for n, v in times.items()}
+    return table
+
+
 def small_images(reps: int) -> dict[str, dict[str, float]]:
     """In-process vs threads vs loky on small images: where parallelism starts to pay."""
     table: dict[str, dict[str, float]] = {}
@@ -284,6 +321,22 @@ def write_report(res: dict) -> str:
         for n, v in per.items():
             lines.append(f"| {k} | {n} | {v['max_error']:.0f} | {v['identical']:.3%} |")
     lines.append("")
+    if res.get("general"):
+        g = res["general"]
+        lines += [
+            f"## General kernels ({g['image']}, Image in → Image out; OpenCV array)",
+            "",
+            "| kernel | " + " | ".join(next(iter(g["times"].values()))) + " |",
+            "|---|" + "---|" * 3,
+        ]
+        for label, per in g["times"].items():
+            ours = per["ours, ParallelKernelFilter"]
+            lines.append(
+                f"| {label} | "
+                + " | ".join(f"{fmt(v)} ({ours / v:.2f}×)" for v in per.values())
+                + " |"
+            )
+        lines.append("")
     if res.get("small"):
         lines += [
             "## Small images (size 7, σ 2): in-process vs parallel",
@@ -471,6 +524,9 @@ def main() -> None:
             if "2 loky" not in n and "Image.filter" not in n and "1 thread" not in n
         ]
         res["accuracy"][k] = accuracy(a3, acc_names, size, sigma)
+    print("general kernels ...", flush=True)
+    big = "24 MP" if "24 MP" in images else "3 MP"
+    res["general"] = {"image": big, "times": general_kernels(images[big], reps)}
     print("small images ...", flush=True)
     res["small"] = small_images(reps)
     res["targets"] = targets(res)

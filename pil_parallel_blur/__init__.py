@@ -6,15 +6,24 @@
 (32, 32)
 """
 
-from .blur import gaussian_blur
-from .filters import SUPPORTED_MODES, ParallelGaussianFilter
+from .blur import correlate, gaussian_blur
+from .filters import SUPPORTED_MODES, ParallelGaussianFilter, ParallelKernelFilter
 from .kernels import gaussian_kernel, gaussian_kernel_1d
+from .named import box_blur, emboss, laplacian, sharpen, sobel, unsharp_mask
 
 __all__ = [
     "ParallelGaussianFilter",
+    "ParallelKernelFilter",
     "SUPPORTED_MODES",
+    "box_blur",
+    "correlate",
+    "emboss",
     "gaussian_blur",
     "gaussian_kernel",
     "gaussian_kernel_1d",
+    "laplacian",
+    "sharpen",
+    "sobel",
+    "unsharp_mask",
 ]
 __version__ = "0.1.0"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import make_plan
-from .kernels import KernelSpec, resolve_kernel
+from .engine import make_terms_plan
+from .kernels import KernelSpec, check_kernel, resolve_kernel, separable_terms
 from .parallel import ParallelSettings, Progress, run_plan
 
-__all__ = ["gaussian_blur", "blur_array"]
+__all__ = ["gaussian_blur", "correlate", "blur_array", "correlate_array", "check_array"]
 
 #: dtypes the array API accepts (SPEC §2: integers are rounded and clipped).
 SUPPORTED_DTYPES = (
@@ -24,7 +24,8 @@ SUPPORTED_DTYPES = (
 )
 
 
-def _check_array(array: object) -> np.ndarray:
+def check_array(array: object) -> np.ndarray:
+    """Return ``array`` if it is an ``(H, W)``/``(H, W, C)`` ndarray of a supported dtype."""
     if not isinstance(array, np.ndarray):
         raise TypeError(
             f"array must be a numpy.ndarray, got {type(array).__name__}; "
@@ -40,21 +41,35 @@ def _check_array(array: object) -> np.ndarray:
     return array
 
 
+def correlate_array(
+    array: np.ndarray,
+    factors: list[tuple[np.ndarray, np.ndarray]],
+    settings: ParallelSettings,
+    progress: Progress | None = None,
+    *,
+    offset: float = 0.0,
+    rounding: str = "rint",
+) -> np.ndarray:
+    """Correlate a validated array with ``Σ outer(g_y, g_x) + offset``; same shape and dtype."""
+    if array.size == 0:
+        return array.copy()
+    # Work in native byte order; give the caller back the order they gave us.
+    native = array.astype(array.dtype.newbyteorder("="), copy=False)
+    plan = make_terms_plan(native.shape, native.dtype, factors, offset=offset, rounding=rounding)
+    out = run_plan(native, plan, settings, progress).reshape(array.shape)
+    return out.astype(array.dtype, copy=False)
+
+
 def blur_array(
     array: np.ndarray,
     spec: KernelSpec,
     settings: ParallelSettings,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """Blur a validated array with a resolved kernel; same shape and dtype out."""
+    """Blur a validated array with a resolved Gaussian; same shape and dtype out."""
     if spec.is_identity or array.size == 0:
         return array.copy()
-    g_y, g_x = spec.factors()
-    # Work in native byte order; give the caller back the order they gave us.
-    native = array.astype(array.dtype.newbyteorder("="), copy=False)
-    plan = make_plan(native.shape, native.dtype, g_y, g_x)
-    out = run_plan(native, plan, settings, progress).reshape(array.shape)
-    return out.astype(array.dtype, copy=False)
+    return correlate_array(array, [spec.factors()], settings, progress)
 
 
 def gaussian_blur(
@@ -116,4 +131,55 @@ def gaussian_blur(
     """
     spec = resolve_kernel(size, sigma, allow_zero=True)
     settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
-    return blur_array(_check_array(array), spec, settings, progress)
+    return blur_array(check_array(array), spec, settings, progress)
+
+
+def correlate(
+    array: np.ndarray,
+    kernel: object,
+    offset: float = 0.0,
+    *,
+    n_jobs: int | None = None,
+    backend: str | None = None,
+    temp_folder: str | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Correlate an image array with any 2-D kernel, in parallel over bands of rows.
+
+    ``out[y, x] = Σ kernel[i, j] · in[y + i − r_y, x + j − r_x] + offset`` for
+    every channel, borders replicated from the edge pixel (like
+    ``scipy.ndimage.correlate(mode="nearest")``). Separable kernels take the
+    fast path; any other kernel is split into at most ``min(rows, columns)``
+    separable terms (singular value decomposition). Integer results are rounded
+    to nearest and clipped to the dtype's range.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        ``(H, W)`` or ``(H, W, C)`` image of an integer or float dtype.
+    kernel : array-like
+        2-D kernel with odd sides (rectangular allowed), finite real numbers.
+    offset : float
+        Added to every result before rounding.
+    n_jobs, backend, temp_folder, progress
+        As for :func:`gaussian_blur`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``array``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(9, dtype=np.uint8).reshape(3, 3)
+    >>> correlate(a, [[0, 0, 0], [0, 0, 1], [0, 0, 0]], n_jobs=1)[0].tolist()
+    [1, 2, 2]
+    """
+    k = check_kernel(kernel)
+    settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
+    if isinstance(offset, bool) or not isinstance(offset, (int, float, np.number)):
+        raise TypeError(f"offset must be a number, got {offset!r}")
+    return correlate_array(
+        check_array(array), separable_terms(k), settings, progress, offset=float(offset)
+    )

@@ -350,6 +350,33 @@ def _comparison(
     return sheet
 
 
+def _kernels_sheet(original: Image.Image, n_jobs: int | None, backend: str | None) -> Image.Image:
+    """The named kernels on a crop of the chart, labelled, two rows of four."""
+    from . import named
+
+    w, h = original.size
+    crop = original.crop((w // 2 - w // 6, h // 2 - h // 4, w // 2 + w // 6, h // 2 + h // 4))
+    kw: dict[str, Any] = {"n_jobs": n_jobs, "backend": backend}
+    tiles = [
+        ("original", crop),
+        ("box_blur(7)", crop.filter(named.box_blur(7, **kw))),
+        ("sharpen()", crop.filter(named.sharpen(**kw))),
+        ("unsharp_mask(2, 1.5)", crop.filter(named.unsharp_mask(2, 1.5, **kw))),
+        ("sobel('x', 128)", crop.filter(named.sobel("x", 128, **kw))),
+        ("sobel('y', 128)", crop.filter(named.sobel("y", 128, **kw))),
+        ("laplacian(5)", crop.filter(named.laplacian(5, **kw))),
+        ("emboss()", crop.filter(named.emboss(**kw))),
+    ]
+    cw, ch = crop.size
+    sheet = Image.new("RGB", (cw * 4, (ch + 20) * 2), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (label, tile) in enumerate(tiles):
+        x, y = (i % 4) * cw, (i // 4) * (ch + 20)
+        sheet.paste(tile, (x, y + 20))
+        draw.text((x + 6, y + 4), label, fill=(0, 0, 0))
+    return sheet
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     out_dir = Path(args.out_dir)
     try:
@@ -374,13 +401,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     err_ours = np.abs(np.asarray(ours, dtype=np.float64) - np.rint(ref))
     err_pillow = np.abs(np.asarray(pillow, dtype=np.float64) - np.rint(ref))
     paths = {
-        name: out_dir / f"{name}.png" for name in ("original", "blurred", "pillow", "comparison")
+        name: out_dir / f"{name}.png"
+        for name in ("original", "blurred", "pillow", "comparison", "kernels")
     }
     for name, im in (
         ("original", original),
         ("blurred", ours),
         ("pillow", pillow),
         ("comparison", _comparison(original, ours, pillow, ref)),
+        ("kernels", _kernels_sheet(original, args.jobs, args.backend)),
     ):
         save_atomic(im, paths[name], "PNG", {})
     print(f"test chart {args.width}x{args.height} made in {t_make:.2f} s")
@@ -671,7 +700,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="blur a built-in test chart and compare with Pillow",
         description="Make a test chart in code (no download), blur it with "
         "ParallelGaussianFilter and with Pillow's GaussianBlur, and write the original, "
-        "both results and a side-by-side comparison, with timings and errors.",
+        "both results, a side-by-side comparison (with timings and errors) and the "
+        "named kernels (box blur, sharpen, unsharp mask, Sobel, Laplacian, emboss) "
+        "on a crop of the chart.",
     )
     demo.add_argument(
         "--out-dir",

@@ -37,7 +37,9 @@ from numpy.lib.stride_tricks import as_strided
 
 __all__ = [
     "BandPlan",
+    "Term",
     "make_plan",
+    "make_terms_plan",
     "pad_edge_rows",
     "pad_edge_into",
     "convolve_band",
@@ -60,27 +62,47 @@ def _band_matrix(taps: np.ndarray, n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
+class Term:
+    """One separable part ``outer(g_y, g_x)`` of a kernel, with its banded matrices."""
+
+    g_y: np.ndarray
+    g_x: np.ndarray
+    v_matrix: np.ndarray = field(repr=False)
+    h_matrix: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True, eq=False)
 class BandPlan:
     """Everything a worker needs to convolve any band of one image.
 
     Built once by :func:`make_plan` from the image's shape and dtype and the
-    kernel factors; never from ``n_jobs``, so the arithmetic cannot depend on it.
+    kernel's separable terms; never from ``n_jobs``, so the arithmetic cannot
+    depend on it. The kernel is ``sum(outer(t.g_y, t.g_x) for t in terms)``;
+    ``offset`` is added before rounding.
     """
 
     height: int
     width: int
     channels: int
-    g_y: np.ndarray
-    g_x: np.ndarray
+    terms: tuple[Term, ...]
     out_dtype: np.dtype
     compute_dtype: np.dtype
     method: str
     strip_rows: int
     block_cols: int
     clip: tuple[float, float] | None
-    round_result: bool
-    v_matrix: np.ndarray = field(repr=False)
-    h_matrix: np.ndarray = field(repr=False)
+    rounding: str | None
+    offset: float = 0.0
+
+    @property
+    def g_y(self) -> np.ndarray:
+        """Vertical factor of the first term (the only one for a Gaussian)."""
+        return self.terms[0].g_y
+
+    @property
+    def g_x(self) -> np.ndarray:
+        """Horizontal factor of the first term."""
+        return self.terms[0].g_x
 
     @property
     def r_y(self) -> int:
@@ -144,7 +166,7 @@ def make_plan(
     *,
     method: str | None = None,
 ) -> BandPlan:
-    """Plan the convolution of an ``(H, W)`` or ``(H, W, C)`` array.
+    """Plan the correlation of an ``(H, W)`` or ``(H, W, C)`` array with ``outer(g_y, g_x)``.
 
     Parameters
     ----------
@@ -154,53 +176,92 @@ def make_plan(
         dtype of the image; also the output dtype.
     g_y, g_x : numpy.ndarray
         Odd-length 1-D kernel factors (rows, columns), float64.
-    method : {"direct", "gemm", "planar"}, optional
-        Force an inner kernel; by default it is chosen from dtype and kernel size.
+    method : {"direct", "gemm"}, optional
+        Force an inner kernel; by default it is chosen from the dtype.
+    """
+    return make_terms_plan(shape, dtype, [(g_y, g_x)], method=method)
+
+
+def make_terms_plan(
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    factors: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    offset: float = 0.0,
+    rounding: str = "rint",
+    method: str | None = None,
+) -> BandPlan:
+    """Plan the correlation with ``sum(outer(g_y, g_x) for g_y, g_x in factors) + offset``.
+
+    Parameters
+    ----------
+    shape, dtype, method
+        As for :func:`make_plan`.
+    factors : list of (g_y, g_x)
+        Separable terms; all ``g_y`` of one length, all ``g_x`` of one length.
+    offset : float
+        Added to every result before rounding.
+    rounding : {"rint", "half_up"}
+        How integer results are rounded: to nearest even on ties (SPEC §2), or
+        half up like Pillow's ``ImageFilter.Kernel``.
     """
     dtype = np.dtype(dtype)
     height, width = int(shape[0]), int(shape[1])
     channels = int(shape[2]) if len(shape) == 3 else 1
-    g_y = np.asarray(g_y, dtype=np.float64)
-    g_x = np.asarray(g_x, dtype=np.float64)
-    chosen, strip_rows, block_cols = _choose_method(dtype, len(g_y) // 2, len(g_x) // 2)
+    pairs = [(np.asarray(y, np.float64), np.asarray(x, np.float64)) for y, x in factors]
+    if not pairs or len({(len(y), len(x)) for y, x in pairs}) != 1:
+        raise ValueError("factors must be one or more (g_y, g_x) pairs of equal lengths")
+    g_y0, g_x0 = pairs[0]
+    chosen, strip_rows, block_cols = _choose_method(dtype, len(g_y0) // 2, len(g_x0) // 2)
     if method is not None:
         if method not in _STRIP_KERNELS:
             raise ValueError(f"method must be one of {sorted(_STRIP_KERNELS)}, got {method!r}")
         chosen = method
+    if rounding not in ("rint", "half_up"):
+        raise ValueError(f"rounding must be 'rint' or 'half_up', got {rounding!r}")
+    negative = any(bool((y < 0).any() or (x < 0).any()) for y, x in pairs)
     # uint8 sums stay within ~1e-5 of a level in float32, so a sample differs
     # from the float64 reference only when its exact value is that close to .5
     # (about 2 in 100 000). On a small image one such sample would already be
-    # more than SPEC §3's 0.1 %, so small images, and everything wider than
-    # 8 bits (16-bit, int32, float), are computed in float64.
+    # more than SPEC §3's 0.1 %, so small images, everything wider than 8 bits
+    # (16-bit, int32, float) and kernels with several terms or negative weights
+    # (sums that cancel) are computed in float64.
     samples = height * width * channels
-    narrow = dtype.itemsize == 1 and samples > FLOAT32_MIN_SAMPLES
+    narrow = (
+        dtype.itemsize == 1 and samples > FLOAT32_MIN_SAMPLES and len(pairs) == 1 and not negative
+    )
     compute = np.dtype(np.float32 if narrow else np.float64)
     if dtype.kind in "ui":
         info = np.iinfo(dtype)
-        negative = bool((g_y < 0).any() or (g_x < 0).any())
         clip: tuple[float, float] | None = (float(info.min), float(info.max))
-        if not negative:
+        if not negative and offset == 0 and len(pairs) == 1:
             clip = None  # a non-negative normalised kernel cannot leave the range
-        round_result = True
+        round_mode: str | None = rounding
     else:
-        clip, round_result = None, False
-    v_matrix = _band_matrix(g_y, strip_rows).T  # (S + 2r, S): rowsᵀ @ Aᵀ
-    h_matrix = _band_matrix(g_x, block_cols)  # (T, T + 2r)
+        clip, round_mode = None, None
+    terms = tuple(
+        Term(
+            g_y=y,
+            g_x=x,
+            # (S + 2r, S) for rowsᵀ @ Aᵀ, and (T, T + 2r)
+            v_matrix=np.ascontiguousarray(_band_matrix(y, strip_rows).T, dtype=compute),
+            h_matrix=np.ascontiguousarray(_band_matrix(x, block_cols), dtype=compute),
+        )
+        for y, x in pairs
+    )
     return BandPlan(
         height=height,
         width=width,
         channels=channels,
-        g_y=g_y,
-        g_x=g_x,
+        terms=terms,
         out_dtype=dtype,
         compute_dtype=compute,
         method=chosen,
         strip_rows=strip_rows,
         block_cols=block_cols,
         clip=clip,
-        round_result=round_result,
-        v_matrix=np.ascontiguousarray(v_matrix, dtype=compute),
-        h_matrix=np.ascontiguousarray(h_matrix, dtype=compute),
+        rounding=round_mode,
+        offset=float(offset),
     )
 
 
@@ -237,34 +298,42 @@ def pad_edge_into(image: np.ndarray, padded: np.ndarray, plan: BandPlan) -> None
 def _direct(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
     s, c = plan.strip_rows, plan.channels
     flat_w = rows.shape[1] * c
-    g_y = plan.g_y.astype(plan.compute_dtype)
-    g_x = plan.g_x.astype(plan.compute_dtype)
-    x = rows.reshape(rows.shape[0], flat_w).astype(plan.compute_dtype)
-    v = x[0:s] * g_y[0]
-    tmp = np.empty_like(v)
-    for i in range(1, len(g_y)):
-        np.multiply(x[i : i + s], g_y[i], out=tmp)
-        v += tmp
     n = plan.n_blocks * plan.block_cols * c
-    o = v[:, 0:n] * g_x[0]
-    tmp = np.empty_like(o)
-    for j in range(1, len(g_x)):
-        np.multiply(v[:, j * c : j * c + n], g_x[j], out=tmp)
-        o += tmp
-    return o
+    x = rows.reshape(rows.shape[0], flat_w).astype(plan.compute_dtype)
+    total = None
+    for term in plan.terms:
+        g_y = term.g_y.astype(plan.compute_dtype)
+        g_x = term.g_x.astype(plan.compute_dtype)
+        v = x[0:s] * g_y[0]
+        tmp = np.empty_like(v)
+        for i in range(1, len(g_y)):
+            np.multiply(x[i : i + s], g_y[i], out=tmp)
+            v += tmp
+        o = v[:, 0:n] * g_x[0]
+        tmp = np.empty_like(o)
+        for j in range(1, len(g_x)):
+            np.multiply(v[:, j * c : j * c + n], g_x[j], out=tmp)
+            o += tmp
+        total = o if total is None else np.add(total, o, out=total)
+    assert total is not None
+    return total
 
 
 def _gemm(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
     s, t, c, nb = plan.strip_rows, plan.block_cols, plan.channels, plan.n_blocks
     flat_w = rows.shape[1] * c
     x = rows.reshape(rows.shape[0], flat_w).astype(plan.compute_dtype)
-    vt = x.T @ plan.v_matrix  # (Wp*C, S): vertical pass, transposed
-    it = vt.itemsize
-    blocks = as_strided(
-        vt, (nb, t + 2 * plan.r_x, c * s), (t * c * s * it, c * s * it, it), writeable=False
-    )
-    r = plan.h_matrix @ blocks  # (nb, T, C*S): horizontal pass
-    return r.reshape(nb * t * c, s).T
+    total = None
+    for term in plan.terms:
+        vt = x.T @ term.v_matrix  # (Wp*C, S): vertical pass, transposed
+        it = vt.itemsize
+        blocks = as_strided(
+            vt, (nb, t + 2 * plan.r_x, c * s), (t * c * s * it, c * s * it, it), writeable=False
+        )
+        r = term.h_matrix @ blocks  # (nb, T, C*S): horizontal pass
+        total = r if total is None else np.add(total, r, out=total)
+    assert total is not None
+    return total.reshape(nb * t * c, s).T
 
 
 _STRIP_KERNELS: dict[str, StripKernel] = {
@@ -274,9 +343,17 @@ _STRIP_KERNELS: dict[str, StripKernel] = {
 
 
 def _finish(result: np.ndarray, plan: BandPlan) -> None:
-    """Round and clip a float strip (view) in place, as SPEC §2 asks for integers."""
-    if plan.round_result:
+    """Offset, round and clip a float strip (view) in place, as SPEC §2 asks for integers."""
+    if plan.offset:
+        result += plan.offset
+    if plan.rounding == "rint":
         np.rint(result, out=result)
+    elif plan.rounding == "half_up":
+        # Integer kernels over an even scale give exact .5 ties, which half-up
+        # rounding must send up; the separable split (SVD) can leave them a few
+        # ulps below. Nudge by far less than any non-tie can be from .5.
+        result += 0.5 + (1e-4 if plan.compute_dtype.itemsize == 4 else 1e-7)
+        np.floor(result, out=result)
     if plan.clip is not None:
         np.clip(result, plan.clip[0], plan.clip[1], out=result)
 

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .blur import blur_array
-from .kernels import KernelSpec, resolve_kernel
+from .blur import blur_array, correlate_array
+from .kernels import KernelSpec, check_kernel, resolve_kernel, separable_terms
 from .parallel import ParallelSettings, Progress
 
-__all__ = ["ParallelGaussianFilter", "SUPPORTED_MODES"]
+__all__ = ["ParallelGaussianFilter", "ParallelKernelFilter", "SUPPORTED_MODES"]
 
 #: Modes the filter blurs (SPEC §4); Pillow's GaussianBlur takes only the 8-bit row.
 SUPPORTED_MODES = (
@@ -182,3 +182,159 @@ class ParallelGaussianFilter(ImageFilter.MultibandFilter):
         array = core_to_array(image)
         out = blur_array(array, self.kernel, self.settings, self.progress)
         return array_to_core(out, image.mode)
+
+
+_UNSET: Any = object()
+
+
+def _is_size_pair(value: object) -> bool:
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+class ParallelKernelFilter(ImageFilter.MultibandFilter):
+    """Any convolution kernel for ``Image.filter``, computed in parallel over bands.
+
+    A drop-in for :class:`PIL.ImageFilter.Kernel` without its limits: any odd
+    size (rectangular too), every mode of :data:`SUPPORTED_MODES`, and the
+    border filtered with edge replication instead of copied. Orientation,
+    ``scale`` and ``offset`` mean what they mean for ``ImageFilter.Kernel``, and
+    integer results are rounded half up as Pillow rounds them, so away from the
+    border the result equals Pillow's for its 3×3 and 5×5 kernels.
+
+    Parameters
+    ----------
+    kernel : array-like or (int, int)
+        A 2-D array of weights with odd sides, rows top to bottom as they
+        appear on the image; or Pillow's form ``(size, sequence)``:
+        ``ParallelKernelFilter((3, 3), [..9 weights..], scale, offset)``.
+    scale : float, optional
+        Each result is divided by it. Default: the sum of the weights, or 1
+        when they sum to 0.
+    offset : float, optional
+        Added to each result after scaling. Default 0.
+    n_jobs, backend, temp_folder, progress
+        As for :class:`ParallelGaussianFilter`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad kernel, scale, offset or parallel setting.
+
+    Examples
+    --------
+    >>> from PIL import Image, ImageFilter
+    >>> im = Image.new("L", (32, 32), 100)
+    >>> im.filter(ParallelKernelFilter([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])).getpixel((5, 5))
+    100
+    >>> k = [1, 2, 1, 2, 4, 2, 1, 2, 1]
+    >>> im.filter(ParallelKernelFilter((3, 3), k)).size   # ImageFilter.Kernel's form
+    (32, 32)
+    """
+
+    name = "ParallelKernel"
+
+    def __init__(
+        self,
+        kernel: Any,
+        *args: Any,
+        scale: float | None = _UNSET,
+        offset: float = _UNSET,
+        n_jobs: int | None = None,
+        backend: str | None = None,
+        temp_folder: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        positional = list(args)
+        if _is_size_pair(kernel) and positional and not np.isscalar(positional[0]):
+            width, height = kernel
+            weights = check_kernel_sequence(positional.pop(0), width, height)
+        else:
+            weights = check_kernel(kernel)
+        if len(positional) > 2:
+            raise TypeError(f"too many positional arguments: {args!r}")
+        for name, value in zip(("scale", "offset"), positional, strict=False):
+            if (scale if name == "scale" else offset) is not _UNSET:
+                raise TypeError(f"{name} given both by position and by keyword")
+            if name == "scale":
+                scale = value
+            else:
+                offset = value
+        total = float(weights.sum())
+        if scale is _UNSET or scale is None:
+            scale = total if total != 0 else 1.0
+        scale = _number("scale", scale)
+        if scale == 0:
+            raise ValueError("scale must not be 0 (it divides every result)")
+        self.weights = weights
+        self.scale = scale
+        self.offset = 0.0 if offset is _UNSET else _number("offset", offset)
+        self.settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a callable or None, got {progress!r}")
+        self.progress = progress
+        # Pillow's Kernel weights row 0 with the row *below* the pixel: correlate
+        # with the kernel flipped upside down to match it.
+        self.terms = separable_terms(weights[::-1] / scale)
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return (
+            f"{type(self).__name__}(kernel={self.weights.tolist()!r}, scale={self.scale!r}, "
+            f"offset={self.offset!r}, n_jobs={s.n_jobs!r}, backend={s.backend!r}, "
+            f"temp_folder={s.temp_folder!r})"
+        )
+
+    def filter(self, image: Any) -> Any:
+        """Filter one Pillow ``ImagingCore`` (called by ``Image.filter``).
+
+        Parameters
+        ----------
+        image : PIL ImagingCore
+            What ``Image.filter`` passes: the image's core object.
+
+        Returns
+        -------
+        PIL ImagingCore
+            Same mode and size, filtered.
+        """
+        check_mode(image.mode)
+        if image.size[0] * image.size[1] == 0:
+            return image.copy()
+        array = core_to_array(image)
+        out = correlate_array(
+            array,
+            self.terms,
+            self.settings,
+            self.progress,
+            offset=self.offset,
+            rounding="half_up",
+        )
+        return array_to_core(out, image.mode)
+
+
+def check_kernel_sequence(sequence: object, width: int, height: int) -> np.ndarray:
+    """Pillow's ``(size, sequence)`` form: a flat row-major sequence of ``width × height``."""
+    if width < 1 or height < 1:
+        raise ValueError(f"kernel size must be positive, got {(width, height)!r}")
+    try:
+        flat = np.asarray(sequence, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"kernel sequence must hold numbers, got {sequence!r}") from e
+    if flat.size != width * height:
+        raise ValueError(
+            f"kernel sequence must have {width}x{height}={width * height} weights, got {flat.size}"
+        )
+    return check_kernel(flat.reshape(height, width))

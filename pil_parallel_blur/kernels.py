@@ -204,3 +204,61 @@ def gaussian_kernel(
     """
     g_y, g_x = resolve_kernel(size, sigma).factors()
     return np.outer(g_y, g_x)
+
+
+def check_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
+    """Validate a 2-D kernel: finite real numbers, odd sides, at most ``MAX_KERNEL_SIZE``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The kernel as a float64 array of shape ``(rows, columns)``.
+    """
+    try:
+        k = np.asarray(kernel)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a 2-D array of numbers, got {kernel!r}") from e
+    if k.dtype == object or k.dtype.kind not in "uif":
+        raise TypeError(
+            f"{name} must be a 2-D array of real numbers, got {kernel!r} (dtype {k.dtype})"
+        )
+    if k.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows, columns), got shape {k.shape}")
+    rows, cols = k.shape
+    if rows % 2 == 0 or cols % 2 == 0 or rows == 0 or cols == 0:
+        raise ValueError(f"{name} sides must be odd, got shape {k.shape}")
+    if max(rows, cols) > MAX_KERNEL_SIZE:
+        raise ValueError(f"{name} sides must be at most {MAX_KERNEL_SIZE}, got shape {k.shape}")
+    k = k.astype(np.float64)
+    if not np.isfinite(k).all():
+        raise ValueError(f"{name} must hold finite numbers, got {kernel!r}")
+    return k
+
+
+def separable_terms(
+    kernel: np.ndarray, rtol: float = 1e-12
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split a 2-D kernel into separable terms: ``kernel ≈ Σ outer(g_y, g_x)``.
+
+    The terms come from the singular value decomposition, keeping singular
+    values above ``rtol`` times the largest: a rank-1 (separable) kernel gives
+    one term, any kernel at most ``min(rows, columns)`` terms. The sum equals the
+    kernel to ~1e-15 of its largest weight.
+
+    Parameters
+    ----------
+    kernel : numpy.ndarray
+        float64 ``(rows, columns)`` kernel.
+    rtol : float
+        Relative threshold under which a singular value counts as zero.
+
+    Returns
+    -------
+    list of (numpy.ndarray, numpy.ndarray)
+        ``(g_y, g_x)`` pairs; ``[(zeros, zeros)]`` for an all-zero kernel.
+    """
+    u, s, vt = np.linalg.svd(kernel)
+    if s[0] == 0:
+        return [(np.zeros(kernel.shape[0]), np.zeros(kernel.shape[1]))]
+    keep = [i for i in range(len(s)) if s[i] > rtol * s[0]]
+    return [(u[:, i] * np.sqrt(s[i]), vt[i] * np.sqrt(s[i])) for i in keep]

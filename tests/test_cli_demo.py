@@ -18,7 +18,7 @@ def run(*args, cwd=None):
 def test_demo_writes_pictures(tmp_path):
     done = run("demo", "--out-dir", str(tmp_path / "out"), "--width", "300", "--height", "200")
     assert done.returncode == 0, done.stderr
-    for name in ["original", "blurred", "pillow", "comparison"]:
+    for name in ["original", "blurred", "pillow", "comparison", "kernels"]:
         path = tmp_path / "out" / f"{name}.png"
         assert path.exists(), name
         assert str(path) in done.stdout
