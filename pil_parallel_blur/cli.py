@@ -351,7 +351,7 @@ def _comparison(
 
 
 def _kernels_sheet(original: Image.Image, n_jobs: int | None, backend: str | None) -> Image.Image:
-    """The named kernels on a crop of the chart, labelled, two rows of four."""
+    """Draw the named kernels on a crop of the chart, labelled, in two rows of four."""
     from . import named
 
     w, h = original.size

@@ -55,11 +55,45 @@ def check_mode(mode: str) -> None:
     )
 
 
+_ENCODE_CHUNK = 1 << 18
+
+
+def _layout(mode: str) -> tuple[np.dtype, tuple[int, ...]]:
+    """Return the dtype and trailing shape ``numpy.asarray`` gives a mode (1×1 sample)."""
+    sample = np.asarray(Image.new(mode, (1, 1)))
+    return sample.dtype, sample.shape[2:]
+
+
 def core_to_array(core: Any) -> np.ndarray:
-    """Copy a Pillow ``ImagingCore`` into an ``(H, W)`` or ``(H, W, C)`` array."""
-    # Image.filter hands filters the core object, not an Image; _new wraps it
-    # without copying (it is how Image.filter itself wraps the result).
-    return np.asarray(Image.Image()._new(core))
+    """Copy a Pillow ``ImagingCore`` into an ``(H, W)`` or ``(H, W, C)`` array.
+
+    Same bytes as ``numpy.asarray(image)`` (Pillow's raw encoder in the image's
+    own mode), but encoded in 256 KiB chunks straight into one NumPy buffer:
+    ``tobytes`` joins its chunks into one more whole-image bytes object, which
+    costs a copy and, for a fresh 72 MB allocation, ~0.04 s of page faults.
+    """
+    width, height = core.size
+    dtype, tail = _layout(core.mode)
+    out = np.empty((height, width, *tail), dtype=dtype)
+    flat = out.reshape(-1).view(np.uint8)
+    try:
+        encoder = Image._getencoder(core.mode, "raw", core.mode)
+    except (AttributeError, OSError):  # pragma: no cover - a Pillow without it
+        return np.asarray(Image.Image()._new(core))
+    try:
+        encoder.setimage(core, (0, 0, width, height))
+        offset = 0
+        while True:
+            _, status, data = encoder.encode(_ENCODE_CHUNK)
+            flat[offset : offset + len(data)] = np.frombuffer(data, np.uint8)
+            offset += len(data)
+            if status:
+                break
+        if status < 0 or offset != flat.size:
+            raise RuntimeError(f"encoder error {status} reading the image ({offset} bytes)")
+    finally:
+        encoder.cleanup()
+    return out
 
 
 def array_to_core(array: np.ndarray, mode: str) -> Any:
