@@ -30,7 +30,7 @@ from .blur import gaussian_blur
 from .engine import make_plan
 from .filters import ParallelGaussianFilter
 from .kernels import resolve_kernel
-from .parallel import ParallelSettings, default_backend, estimated_seconds
+from .parallel import ParallelSettings, dask_backend, default_backend, estimated_seconds
 from .testimage import test_chart
 
 __all__ = ["main", "build_parser"]
@@ -89,6 +89,17 @@ def save_params(source: Image.Image, fmt: str, quality: int) -> dict[str, Any]:
     if fmt in LOSSY_FORMATS:
         params["quality"] = quality
     return params
+
+
+def remove_partial_files(jobs: Sequence[BlurJob]) -> None:
+    """Remove temporary files that a killed worker left beside the outputs.
+
+    A worker killed by a signal while saving cannot clean up after itself; its
+    image is redone elsewhere (or reported), and its ``.NAME.*.partial`` stays.
+    """
+    for job in jobs:
+        for stale in job.dst.parent.glob(f".{job.dst.name}.*.partial"):
+            stale.unlink(missing_ok=True)
 
 
 def format_for(path: Path, fallback: str | None) -> str:
@@ -284,7 +295,7 @@ def _cmd_blur(args: argparse.Namespace) -> int:
     for line in errors:
         print(f"{PROG}: error: {line}", file=sys.stderr)
     failed = len(errors)
-    if len(jobs) == 1:
+    if len(jobs) == 1 and not args.scheduler:
         job = jobs[0]
         est = _estimate(job)
         with progress_bar(1, "band", _show_progress(args) and est > PROGRESS_SECONDS) as upd:
@@ -297,22 +308,53 @@ def _cmd_blur(args: argparse.Namespace) -> int:
                 if not args.quiet:
                     print(f"{job.src} -> {job.dst} ({seconds:.2f} s)")
     elif jobs:
-        backend = args.backend or default_backend()
-        parallel = joblib.Parallel(
-            n_jobs=args.jobs if args.jobs else -1, backend=backend, return_as="generator_unordered"
-        )
-        with progress_bar(len(jobs), "image", _show_progress(args)) as upd:
-            results = parallel(joblib.delayed(_job_in_worker)(job) for job in jobs)
-            for done, (src, error, seconds) in enumerate(results, start=1):
-                upd(done, len(jobs))
-                if error is not None:
-                    print(f"{PROG}: error: {error}", file=sys.stderr)
-                    failed += 1
-                elif not args.quiet:
-                    print(f"{src} ({seconds:.2f} s)")
+        with (
+            _batch_parallel(args) as parallel,
+            progress_bar(len(jobs), "image", _show_progress(args)) as upd,
+        ):
+            try:
+                results = parallel(joblib.delayed(_job_in_worker)(job) for job in jobs)
+                for done, (src, error, seconds) in enumerate(results, start=1):
+                    upd(done, len(jobs))
+                    if error is not None:
+                        print(f"{PROG}: error: {error}", file=sys.stderr)
+                        failed += 1
+                    elif not args.quiet:
+                        print(f"{src} ({seconds:.2f} s)")
+            finally:
+                remove_partial_files(jobs)
     if failed == 0:
         return 0
     return 2 if len(jobs) + len(errors) <= 1 else 1
+
+
+@contextmanager
+def _batch_parallel(args: argparse.Namespace) -> Iterator[joblib.Parallel]:
+    """joblib.Parallel over whole images: local workers, or a Dask cluster (--scheduler).
+
+    On a cluster each task opens its input and writes its output on the worker
+    (the paths must be visible there), so images never pass through the client.
+    """
+    if not args.scheduler:
+        backend = args.backend or default_backend()
+        n_jobs = args.jobs if args.jobs else -1
+        yield joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UserError(
+            "--scheduler needs dask.distributed: pip install 'pil-parallel-blur[dask]'"
+        ) from None
+    try:
+        client = Client(args.scheduler, timeout=args.scheduler_timeout)
+    except (OSError, TimeoutError) as e:
+        raise UserError(f"cannot reach the Dask scheduler at {args.scheduler} ({e})") from None
+    try:
+        backend = dask_backend()
+        yield joblib.Parallel(n_jobs=-1, backend=backend, return_as="generator_unordered")
+    finally:
+        client.close()
 
 
 def _estimate(job: BlurJob) -> float:
@@ -685,6 +727,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative_int,
         default=DEFAULT_MAX_PIXELS,
         help="refuse larger images (decompression-bomb guard); 0 = no limit",
+    )
+    blur.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the images on this Dask scheduler (e.g. tcp://host:8786); each worker "
+        "reads and writes its images, so the paths must be visible to the workers "
+        "(default: local workers)",
+    )
+    blur.add_argument(
+        "--scheduler-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the scheduler",
     )
     blur.add_argument(
         "-q",

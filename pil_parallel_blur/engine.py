@@ -44,6 +44,8 @@ __all__ = [
     "pad_edge_into",
     "convolve_band",
     "convolve_band_from_image",
+    "band_padded_rows",
+    "convolve_shipped_band",
 ]
 
 #: 8-bit images with fewer samples than this are computed in float64 (see make_plan).
@@ -371,6 +373,7 @@ def convolve_band(
     stop: int,
     plan: BandPlan,
     padded_start: int = 0,
+    out_start: int = 0,
 ) -> None:
     """Convolve output rows ``[start, stop)`` of ``padded`` into ``out``.
 
@@ -389,6 +392,8 @@ def convolve_band(
         From :func:`make_plan`.
     padded_start : int
         The padded-image row that ``padded[0]`` holds.
+    out_start : int
+        The output row that ``out[0]`` holds (0: ``out`` is the whole output).
     """
     s = plan.strip_rows
     if start % s:
@@ -399,7 +404,25 @@ def convolve_band(
         p0 = r0 - padded_start
         result = kernel(padded[p0 : p0 + s + halo], plan)
         _finish(result, plan)
-        _store(out[r0 : min(r0 + s, stop)], result, plan)
+        _store(out[r0 - out_start : min(r0 + s, stop) - out_start], result, plan)
+
+
+def band_padded_rows(image: np.ndarray, plan: BandPlan, start: int, stop: int) -> np.ndarray:
+    """Return the padded rows band ``[start, stop)`` reads: its strips plus the halo."""
+    s = plan.strip_rows
+    end = start + -(-(stop - start) // s) * s + 2 * plan.r_y
+    buffer = np.empty((end - start, *plan.padded_shape[1:]), dtype=plan.out_dtype)
+    pad_edge_rows(image, plan, start, buffer)
+    return buffer
+
+
+def convolve_shipped_band(
+    padded_rows: np.ndarray, start: int, stop: int, plan: BandPlan
+) -> tuple[int, np.ndarray]:
+    """Remote task: convolve a band shipped with its halo; return ``(start, rows)``."""
+    out = np.empty((stop - start, plan.width, plan.channels), dtype=plan.out_dtype)
+    convolve_band(padded_rows, out, start, stop, plan, padded_start=start, out_start=start)
+    return start, out
 
 
 def convolve_band_from_image(
@@ -410,8 +433,5 @@ def convolve_band_from_image(
     The shared-memory path: workers read the image and write the output in
     place, and no padded copy of the whole image is made.
     """
-    s = plan.strip_rows
-    end = start + -(-(stop - start) // s) * s + 2 * plan.r_y
-    buffer = np.empty((end - start, *plan.padded_shape[1:]), dtype=plan.out_dtype)
-    pad_edge_rows(image, plan, start, buffer)
+    buffer = band_padded_rows(image, plan, start, stop)
     convolve_band(buffer, out, start, stop, plan, padded_start=start)

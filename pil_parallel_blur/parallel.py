@@ -30,7 +30,14 @@ import joblib.parallel
 import numpy as np
 from joblib.parallel import BACKENDS, get_active_backend
 
-from .engine import BandPlan, convolve_band, convolve_band_from_image, pad_edge_rows
+from .engine import (
+    BandPlan,
+    band_padded_rows,
+    convolve_band,
+    convolve_band_from_image,
+    convolve_shipped_band,
+    pad_edge_rows,
+)
 
 __all__ = ["ParallelSettings", "Progress", "run_plan"]
 
@@ -159,11 +166,30 @@ def _resolve_backend(name: str | None) -> tuple[str | object, object, int | None
         if chosen is not None:
             return chosen, chosen, context_n_jobs
         name = default_backend()
-    if name not in BACKENDS and name == "dask":
+    if name == "dask":
+        # pass the instance: joblib 1.6 forwards Parallel(backend="dask")'s
+        # nesting_level to every Dask submit, which then fails
+        instance = dask_backend()
+        return instance, instance, context_n_jobs
+    return name, BACKENDS[name](nesting_level=0), context_n_jobs
+
+
+def dask_backend() -> object:
+    """Joblib's Dask backend on the current ``distributed.Client``, with one-line errors."""
+    try:
+        if "dask" not in BACKENDS:
+            joblib.parallel.EXTERNAL_BACKENDS["dask"]()
+    except ImportError:
         raise ImportError(
             "backend='dask' needs dask.distributed: pip install 'pil-parallel-blur[dask]'"
-        )
-    return name, BACKENDS[name](nesting_level=0), context_n_jobs
+        ) from None
+    try:
+        return BACKENDS["dask"]()
+    except ValueError:
+        raise ValueError(
+            "backend='dask' needs a running dask.distributed Client in this process, "
+            "e.g. distributed.Client('tcp://scheduler:8786')"
+        ) from None
 
 
 def backend_kind(backend: object) -> str:
@@ -215,14 +241,14 @@ def _band_from_files(
 
 
 Task = tuple[Callable[..., object], tuple[object, ...]]
-#: Runs tasks and yields once per finished task, in any order.
-Runner = Callable[[list[Task]], Iterator[object]]
+#: Runs tasks and yields each task's result as it finishes, in any order.
+Runner = Callable[[Iterable[Task]], Iterator[object]]
 
 
 def joblib_runner(parallel: joblib.Parallel) -> Runner:
     """Run tasks with a ``joblib.Parallel`` made with ``return_as="generator_unordered"``."""
 
-    def run(tasks: list[Task]) -> Iterator[object]:
+    def run(tasks: Iterable[Task]) -> Iterator[object]:
         results = parallel(joblib.delayed(fn)(*args) for fn, args in tasks)
         try:
             yield from results
@@ -252,7 +278,7 @@ def thread_runner(workers: int) -> Runner:
         if pool is None:
             pool = _POOLS[workers] = ThreadPoolExecutor(workers, "pil-parallel-blur")
 
-    def run(tasks: list[Task]) -> Iterator[object]:
+    def run(tasks: Iterable[Task]) -> Iterator[object]:
         futures = [pool.submit(fn, *args) for fn, args in tasks]
         try:
             for future in as_completed(futures):
@@ -344,6 +370,31 @@ def _run_on_files(
         return out.view(np.ndarray)
 
 
+def _run_remote(
+    image: np.ndarray,
+    plan: BandPlan,
+    runner: Runner,
+    n_bands: int,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Workers on other machines (Dask): each band travels with its halo (SPEC §6.7).
+
+    Padded bands are made lazily, as joblib dispatches them, and each task
+    returns its rows, which the parent writes into the output.
+    """
+    out = np.empty(plan.out_shape, dtype=plan.out_dtype)
+    bands = plan.band_bounds(n_bands)
+    tasks = (
+        (convolve_shipped_band, (band_padded_rows(image, plan, a, b), a, b, plan))
+        for a, b in bands
+    )
+    for done, (start, rows) in enumerate(runner(tasks), start=1):  # type: ignore[misc]
+        out[start : start + rows.shape[0]] = rows
+        if progress is not None:
+            progress(done, len(bands))
+    return out
+
+
 def estimated_seconds(plan: BandPlan) -> float:
     """In-process time of ``plan`` on one core, from the measured cost per sample.
 
@@ -388,6 +439,6 @@ def run_plan(
     if kind == "threads":
         return _run_in_memory(image, plan, runner, n_bands, progress)
     if kind == "remote":
-        raise NotImplementedError("the Dask backend is not supported yet")
+        return _run_remote(image, plan, runner, n_bands, progress)
     root = _temp_root(settings.temp_folder, image.nbytes * 2)
     return _run_on_files(image, plan, runner, n_bands, root, progress)
