@@ -30,8 +30,14 @@ def shipped_bytes(shape: tuple[int, int, int], size: int, sigma: float, n_bands:
 
 
 def main() -> None:
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=50)
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=50,
+    )
     client = Client(cluster)
     rows = []
     for label, (w, h) in {"3 MP": (2000, 1500), "24 MP": (6000, 4000)}.items():
@@ -47,12 +53,16 @@ def main() -> None:
             med = {k: statistics.median(v) for k, v in runs.items()}
             mb = shipped_bytes(a.shape, size, sigma, 8) / 1e6
             rows.append((label, setting, med, mb, a.nbytes / 1e6))
-    print("| image | setting | Dask, 2 workers | loky, 2 | threads, 2 | Dask ÷ loky | "
-          "MB shipped (image MB) |")
+    print(
+        "| image | setting | Dask, 2 workers | loky, 2 | threads, 2 | Dask ÷ loky | "
+        "MB shipped (image MB) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for label, setting, med, mb, img in rows:
-        print(f"| {label} | {setting} | {med['dask']:.3f} | {med['loky']:.3f} | "
-              f"{med['threading']:.3f} | {med['dask'] / med['loky']:.2f} | {mb:.0f} ({img:.0f}) |")
+        print(
+            f"| {label} | {setting} | {med['dask']:.3f} | {med['loky']:.3f} | "
+            f"{med['threading']:.3f} | {med['dask'] / med['loky']:.2f} | {mb:.0f} ({img:.0f}) |"
+        )
     client.close()
     cluster.close()
 

@@ -139,7 +139,10 @@ def _factor(size: int, sigma: float) -> np.ndarray:
         return np.ones(1)
     r = size // 2
     x = np.arange(-r, r + 1, dtype=np.float64)
-    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    # (x / σ)² rather than x² / (2σ²): a tiny σ (say 1e-200) must give a delta,
+    # not 0/0; overflowing squares are exp(-inf) = 0, as they should be.
+    with np.errstate(over="ignore"):
+        g = np.exp(-0.5 * (x / sigma) ** 2)
     return g / g.sum()
 
 

@@ -220,14 +220,9 @@ def _temp_root(explicit: str | None, nbytes: int) -> str:
     return tempfile.gettempdir()
 
 
-@contextmanager
-def private_folder(root: str) -> Iterator[Path]:
-    """Create a fresh folder (mode 0700, unique name) under ``root``; remove it on exit."""
-    path = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=root))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+def make_private_folder(root: str) -> Path:
+    """Create a fresh folder under ``root``: mode 0700, unique name (``mkdtemp``)."""
+    return Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=root))
 
 
 def _band_from_files(
@@ -344,6 +339,32 @@ def dump_padded(image: np.ndarray, plan: BandPlan, path: str) -> None:
             f.write(memoryview(rows).cast("B"))
 
 
+def _space_error(root: str, needed: int, error: OSError) -> OSError:
+    """Explain a failed write of the process path: where, why and what to do instead."""
+    return OSError(
+        error.errno,
+        f"cannot write the {needed / 1e6:.0f} MB shared copy of the image under {root} "
+        f"({error.strerror or error}); pass temp_folder=... or set JOBLIB_TEMP_FOLDER to "
+        "a writable folder with room, or use backend='threading' (no files)",
+    )
+
+
+def _create_out_file(path: str, plan: BandPlan) -> np.memmap:
+    """Create the shared output file with its space reserved.
+
+    A full disk then fails here, in the parent, with a message, instead of
+    killing a worker with SIGBUS when it writes into a sparse mapping.
+    """
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=plan.out_dtype, shape=plan.out_shape)
+    if hasattr(os, "posix_fallocate"):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+        finally:
+            os.close(fd)
+    return out
+
+
 def _run_on_files(
     image: np.ndarray,
     plan: BandPlan,
@@ -352,13 +373,19 @@ def _run_on_files(
     root: str,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    with private_folder(root) as folder:
+    needed = int(np.prod(plan.padded_shape)) * plan.out_dtype.itemsize + image.nbytes
+    try:
+        folder = make_private_folder(root)
+    except OSError as e:
+        raise _space_error(root, needed, e) from e
+    try:
         padded_path = str(folder / "padded.npy")
         out_path = str(folder / "out.npy")
-        dump_padded(image, plan, padded_path)
-        out = np.lib.format.open_memmap(
-            out_path, mode="w+", dtype=plan.out_dtype, shape=plan.out_shape
-        )
+        try:
+            dump_padded(image, plan, padded_path)
+            out = _create_out_file(out_path, plan)
+        except OSError as e:
+            raise _space_error(root, needed, e) from e
         bands = plan.band_bounds(n_bands)
         tasks: list[Task] = [
             (_band_from_files, (padded_path, out_path, a, b, plan)) for a, b in bands
@@ -368,6 +395,8 @@ def _run_on_files(
             return np.array(out)
         # POSIX: the mapping outlives the unlinked file; no copy needed.
         return out.view(np.ndarray)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_remote(
