@@ -145,6 +145,9 @@ def warm_times(
     for rep in range(reps + 1):  # rep 0 is the warm-up
         order = names[rep % len(names) :] + names[: rep % len(names)]
         for name in order:
+            # let the previous peer's idle threads stop spinning (OpenCV's and
+            # OpenBLAS's pools busy-wait a few ms after a call) before timing
+            time.sleep(0.02)
             t0 = time.perf_counter()
             PEERS[name](a, im, size, sigma)
             dt = time.perf_counter() - t0
@@ -237,6 +240,7 @@ def general_kernels(a: np.ndarray, reps: int) -> dict[str, dict[str, float]]:
         times: dict[str, list[float]] = {n: [] for n in runs}
         for rep in range(reps + 1):
             for name, fn in runs.items():
+                time.sleep(0.02)
                 t0 = time.perf_counter()
                 fn()
                 if rep:
