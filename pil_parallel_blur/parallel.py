@@ -1,15 +1,17 @@
 """Cutting bands, dumping, memory-mapping, running joblib and cleaning up (SPEC §6).
 
-Data flows one way: image array → padded array → bands → output array. Where
-the padded array and the output live depends on the kind of joblib backend:
+Data flows one way: image array → padded rows → bands → output array. Where
+the padded rows and the output live depends on the kind of joblib backend:
 
-* in-process (``n_jobs=1``, tiny images, joblib's ``sequential``): plain arrays;
-* threads (``threading``): plain arrays shared by the worker threads;
-* processes (``loky``, ``multiprocessing``, …): both are ``.npy`` files in a
-  private temporary folder (mode 0700). The padded image is written once,
-  uncompressed, straight into its file; workers map it read-only and write their
-  bands into the output file mapped ``r+``. Nothing large is pickled either way,
-  and the folder is removed in a ``finally``.
+* in-process (``n_jobs=1``, small images, joblib's ``sequential``): plain arrays;
+* threads (``threading``): each band pads the rows it needs into a private
+  buffer, reads the shared image and writes the shared output in place;
+* processes (``loky``, ``multiprocessing``, …): the padded image and the output
+  are ``.npy`` files in a private temporary folder (mode 0700). The padded image
+  is written once, uncompressed, straight into its file; workers map it
+  read-only and write their bands into the output file mapped ``r+``. Nothing
+  large is pickled either way, and the folder is removed in a ``finally``;
+* remote (Dask): each band travels with its halo and returns its rows.
 """
 
 from __future__ import annotations
