@@ -251,8 +251,30 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
 
 
 # --------------------------------------------------------------- progress
+class ProgressBar:
+    """A tqdm bar on stderr, or nothing; ``say`` prints lines without breaking the bar."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def update(self, done: int, total: int) -> None:
+        """Show ``done`` of ``total``."""
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.n = done
+            self.bar.refresh()
+
+    def say(self, line: str, file: Any = None) -> None:
+        """Print a line (stdout by default), above the bar when there is one."""
+        file = file or sys.stdout
+        if self.bar is not None:
+            self.bar.write(line, file=file)
+        else:
+            print(line, file=file)
+
+
 @contextmanager
-def progress_bar(total: int, unit: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(total: int, unit: str, enabled: bool) -> Iterator[ProgressBar]:
     """Show a tqdm bar on stderr (``cli`` extra); do nothing when disabled or not installed."""
     bar = None
     if enabled:
@@ -265,15 +287,8 @@ def progress_bar(total: int, unit: str, enabled: bool) -> Iterator[Callable[[int
             )
         else:
             bar = tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
-
-    def update(done: int, of: int) -> None:
-        if bar is not None:
-            bar.total = of
-            bar.n = done
-            bar.refresh()
-
     try:
-        yield update
+        yield ProgressBar(bar)
     finally:
         if bar is not None:
             bar.close()
@@ -298,9 +313,9 @@ def _cmd_blur(args: argparse.Namespace) -> int:
     if len(jobs) == 1 and not args.scheduler:
         job = jobs[0]
         est = _estimate(job)
-        with progress_bar(1, "band", _show_progress(args) and est > PROGRESS_SECONDS) as upd:
+        with progress_bar(1, "band", _show_progress(args) and est > PROGRESS_SECONDS) as bar:
             try:
-                seconds = run_job(job, args.jobs, args.backend, upd)
+                seconds = run_job(job, args.jobs, args.backend, bar.update)
             except (UserError, ValueError, TypeError, OSError) as e:
                 print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
                 failed += 1
@@ -310,17 +325,17 @@ def _cmd_blur(args: argparse.Namespace) -> int:
     elif jobs:
         with (
             _batch_parallel(args) as parallel,
-            progress_bar(len(jobs), "image", _show_progress(args)) as upd,
+            progress_bar(len(jobs), "image", _show_progress(args)) as bar,
         ):
             try:
                 results = parallel(joblib.delayed(_job_in_worker)(job) for job in jobs)
                 for done, (src, error, seconds) in enumerate(results, start=1):
-                    upd(done, len(jobs))
+                    bar.update(done, len(jobs))
                     if error is not None:
-                        print(f"{PROG}: error: {error}", file=sys.stderr)
+                        bar.say(f"{PROG}: error: {error}", file=sys.stderr)
                         failed += 1
                     elif not args.quiet:
-                        print(f"{src} ({seconds:.2f} s)")
+                        bar.say(f"{src} ({seconds:.2f} s)")
             finally:
                 remove_partial_files(jobs)
     if failed == 0:
