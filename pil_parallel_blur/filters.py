@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ from PIL import Image, ImageFilter
 
 from .blur import blur_array, correlate_array
 from .kernels import KernelSpec, check_kernel, resolve_kernel, separable_terms
-from .parallel import ParallelSettings, Progress
+from .parallel import ParallelSettings, Progress, Task, copy_threads, run_on_threads
 
 __all__ = ["ParallelGaussianFilter", "ParallelKernelFilter", "SUPPORTED_MODES"]
 
@@ -96,10 +97,39 @@ def core_to_array(core: Any) -> np.ndarray:
     return out
 
 
-def array_to_core(array: np.ndarray, mode: str) -> Any:
-    """Build a Pillow ``ImagingCore`` of ``mode`` from an array made by :func:`core_to_array`."""
+#: Images smaller than this are rebuilt with one ``Image.frombytes``.
+_PARALLEL_DECODE_BYTES = 8 << 20
+
+
+def _decode_rows(core: Any, mode: str, rows: np.ndarray, start: int) -> None:
+    decoder = Image._getdecoder(mode, "raw", mode)
+    try:
+        decoder.setimage(core, (0, start, core.size[0], start + rows.shape[0]))
+        _, status = decoder.decode(np.ascontiguousarray(rows))
+        if status < 0:
+            raise RuntimeError(f"decoder error {status} writing rows from {start}")
+    finally:
+        decoder.cleanup()
+
+
+def array_to_core(array: np.ndarray, mode: str, threads: int = 1) -> Any:
+    """Build a Pillow ``ImagingCore`` of ``mode`` from an array made by :func:`core_to_array`.
+
+    With ``threads > 1`` and a large image, bands of rows are decoded into a new
+    image by our thread pool (Pillow's decoder releases the GIL), which halves
+    the whole-image copy ``Image.frombytes`` does on one core.
+    """
     height, width = array.shape[:2]
-    return Image.frombytes(mode, (width, height), np.ascontiguousarray(array)).im
+    if threads <= 1 or array.nbytes < _PARALLEL_DECODE_BYTES:
+        return Image.frombytes(mode, (width, height), np.ascontiguousarray(array)).im
+    core = Image.core.new(mode, (width, height))
+    n = threads * 2
+    cuts = [height * i // n for i in range(n + 1)]
+    tasks: list[Task] = [
+        (_decode_rows, (core, mode, array[a:b], a)) for a, b in pairwise(cuts) if b > a
+    ]
+    run_on_threads(threads, tasks)
+    return core
 
 
 class ParallelGaussianFilter(ImageFilter.MultibandFilter):
@@ -215,7 +245,7 @@ class ParallelGaussianFilter(ImageFilter.MultibandFilter):
             return image.copy()
         array = core_to_array(image)
         out = blur_array(array, self.kernel, self.settings, self.progress)
-        return array_to_core(out, image.mode)
+        return array_to_core(out, image.mode, copy_threads(self.settings))
 
 
 _UNSET: Any = object()
@@ -356,7 +386,7 @@ class ParallelKernelFilter(ImageFilter.MultibandFilter):
             offset=self.offset,
             rounding="half_up",
         )
-        return array_to_core(out, image.mode)
+        return array_to_core(out, image.mode, copy_threads(self.settings))
 
 
 def check_kernel_sequence(sequence: object, width: int, height: int) -> np.ndarray:

@@ -459,6 +459,36 @@ def estimated_seconds(plan: BandPlan) -> float:
     return samples * per_sample
 
 
+def _resolve(settings: ParallelSettings) -> tuple[str | object, object, str, int, int]:
+    """Backend argument, backend object, its kind, n_jobs and the number of workers."""
+    backend_arg, backend, context_n_jobs = _resolve_backend(settings.backend)
+    kind = backend_kind(backend)
+    n_jobs = settings.n_jobs
+    if n_jobs is None:
+        n_jobs = context_n_jobs if context_n_jobs is not None else -1
+    workers = 1 if kind == "inprocess" else backend.effective_n_jobs(n_jobs)  # type: ignore[attr-defined]
+    return backend_arg, backend, kind, n_jobs, workers
+
+
+def copy_threads(settings: ParallelSettings) -> int:
+    """How many of our pool's threads may share a whole-image copy (Pillow decode).
+
+    The worker count when ``settings`` resolve to joblib's threading backend,
+    else 1: ``n_jobs=1`` means one core, and process backends' workers are not
+    in this process.
+    """
+    _, backend, kind, _, workers = _resolve(settings)
+    if kind == "threads" and type(backend).__name__ == "ThreadingBackend":
+        return max(1, workers)
+    return 1
+
+
+def run_on_threads(workers: int, tasks: list[Task]) -> None:
+    """Run small tasks on our persistent pool of ``workers`` threads and wait for all."""
+    for _ in thread_runner(workers)(tasks):
+        pass
+
+
 def run_plan(
     image: np.ndarray,
     plan: BandPlan,
@@ -470,12 +500,7 @@ def run_plan(
     Returns an ``(H, W, C)`` array of ``plan.out_dtype``. ``progress``, if
     given, is called in the caller's thread as ``progress(bands_done, bands)``.
     """
-    backend_arg, backend, context_n_jobs = _resolve_backend(settings.backend)
-    kind = backend_kind(backend)
-    n_jobs = settings.n_jobs
-    if n_jobs is None:
-        n_jobs = context_n_jobs if context_n_jobs is not None else -1
-    workers = 1 if kind == "inprocess" else backend.effective_n_jobs(n_jobs)  # type: ignore[attr-defined]
+    backend_arg, backend, kind, n_jobs, workers = _resolve(settings)
     if workers <= 1 or estimated_seconds(plan) < MIN_PARALLEL_SECONDS or plan.n_strips < 2:
         return _run_in_memory(image, plan, None, 1, progress)
     n_bands = workers * BANDS_PER_WORKER
