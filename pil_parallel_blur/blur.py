@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import make_terms_plan
-from .kernels import KernelSpec, check_kernel, resolve_kernel, separable_terms
+from .kernels import KernelSpec, check_kernel, check_number, resolve_kernel, separable_terms
 from .parallel import ParallelSettings, Progress, run_plan
 
 __all__ = ["gaussian_blur", "correlate", "blur_array", "correlate_array", "check_array"]
@@ -178,8 +178,6 @@ def correlate(
     """
     k = check_kernel(kernel)
     settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
-    if isinstance(offset, bool) or not isinstance(offset, (int, float, np.number)):
-        raise TypeError(f"offset must be a number, got {offset!r}")
-    return correlate_array(
-        check_array(array), separable_terms(k), settings, progress, offset=float(offset)
-    )
+    shift = check_number("offset", offset)
+    terms = separable_terms(k)
+    return correlate_array(check_array(array), terms, settings, progress, offset=shift)

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from .blur import blur_array, correlate_array
-from .kernels import KernelSpec, check_kernel, resolve_kernel, separable_terms
+from .kernels import KernelSpec, check_kernel, check_number, resolve_kernel, separable_terms
 from .parallel import ParallelSettings, Progress, Task, copy_threads, run_on_threads
 
 __all__ = ["ParallelGaussianFilter", "ParallelKernelFilter", "SUPPORTED_MODES"]
@@ -259,15 +259,6 @@ def _is_size_pair(value: object) -> bool:
     )
 
 
-def _number(name: str, value: object) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
-    number = float(value)
-    if not np.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return number
-
-
 class ParallelKernelFilter(ImageFilter.MultibandFilter):
     """Any convolution kernel for ``Image.filter``, computed in parallel over bands.
 
@@ -339,12 +330,12 @@ class ParallelKernelFilter(ImageFilter.MultibandFilter):
         total = float(weights.sum())
         if scale is _UNSET or scale is None:
             scale = total if total != 0 else 1.0
-        scale = _number("scale", scale)
+        scale = check_number("scale", scale)
         if scale == 0:
             raise ValueError("scale must not be 0 (it divides every result)")
         self.weights = weights
         self.scale = scale
-        self.offset = 0.0 if offset is _UNSET else _number("offset", offset)
+        self.offset = 0.0 if offset is _UNSET else check_number("offset", offset)
         self.settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be a callable or None, got {progress!r}")

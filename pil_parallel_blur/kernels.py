@@ -209,6 +209,16 @@ def gaussian_kernel(
     return np.outer(g_y, g_x)
 
 
+def check_number(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite real number (``bool`` is not)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
 def check_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
     """Validate a 2-D kernel: finite real numbers, odd sides, at most ``MAX_KERNEL_SIZE``.
 
