@@ -132,7 +132,56 @@ def array_to_core(array: np.ndarray, mode: str, threads: int = 1) -> Any:
     return core
 
 
-class ParallelGaussianFilter(ImageFilter.MultibandFilter):
+class _BandFilter(ImageFilter.MultibandFilter):
+    """What both filters share: parallel settings and the image → array → image flow."""
+
+    settings: ParallelSettings
+    progress: Progress | None
+
+    def _set_parallel(
+        self,
+        n_jobs: int | None,
+        backend: str | None,
+        temp_folder: str | None,
+        progress: Progress | None,
+    ) -> None:
+        self.settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a callable or None, got {progress!r}")
+        self.progress = progress
+
+    def _is_identity(self) -> bool:
+        return False
+
+    def _apply(self, array: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def filter(self, image: Any) -> Any:
+        """Filter one Pillow ``ImagingCore`` (called by ``Image.filter``).
+
+        Parameters
+        ----------
+        image : PIL ImagingCore
+            What ``Image.filter`` passes: the image's core object.
+
+        Returns
+        -------
+        PIL ImagingCore
+            Same mode and size, filtered.
+
+        Raises
+        ------
+        ValueError
+            For modes that cannot be filtered (palette, bilevel, others).
+        """
+        check_mode(image.mode)
+        if self._is_identity() or image.size[0] * image.size[1] == 0:
+            return image.copy()
+        out = self._apply(core_to_array(image))
+        return array_to_core(out, image.mode, copy_threads(self.settings))
+
+
+class ParallelGaussianFilter(_BandFilter):
     """Exact Gaussian blur for ``Image.filter``, computed in parallel over bands.
 
     A drop-in replacement for :class:`PIL.ImageFilter.GaussianBlur`: the same
@@ -203,10 +252,7 @@ class ParallelGaussianFilter(ImageFilter.MultibandFilter):
         self.sigma = sigma if sigma is not None else radius
         self.size = size
         self.kernel: KernelSpec = resolve_kernel(size, self.sigma, allow_zero=True)
-        self.settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
-        if progress is not None and not callable(progress):
-            raise TypeError(f"progress must be a callable or None, got {progress!r}")
-        self.progress = progress
+        self._set_parallel(n_jobs, backend, temp_folder, progress)
 
     @property
     def radius(self) -> float | Sequence[float] | None:
@@ -222,30 +268,11 @@ class ParallelGaussianFilter(ImageFilter.MultibandFilter):
             f"backend={s.backend!r}, temp_folder={s.temp_folder!r})"
         )
 
-    def filter(self, image: Any) -> Any:
-        """Blur one Pillow ``ImagingCore`` (called by ``Image.filter``).
+    def _is_identity(self) -> bool:
+        return self.kernel.is_identity
 
-        Parameters
-        ----------
-        image : PIL ImagingCore
-            What ``Image.filter`` passes: the image's core object.
-
-        Returns
-        -------
-        PIL ImagingCore
-            Same mode and size, blurred.
-
-        Raises
-        ------
-        ValueError
-            For modes that cannot be blurred (palette, bilevel, others).
-        """
-        check_mode(image.mode)
-        if self.kernel.is_identity or image.size[0] * image.size[1] == 0:
-            return image.copy()
-        array = core_to_array(image)
-        out = blur_array(array, self.kernel, self.settings, self.progress)
-        return array_to_core(out, image.mode, copy_threads(self.settings))
+    def _apply(self, array: np.ndarray) -> np.ndarray:
+        return blur_array(array, self.kernel, self.settings, self.progress)
 
 
 _UNSET: Any = object()
@@ -259,7 +286,7 @@ def _is_size_pair(value: object) -> bool:
     )
 
 
-class ParallelKernelFilter(ImageFilter.MultibandFilter):
+class ParallelKernelFilter(_BandFilter):
     """Any convolution kernel for ``Image.filter``, computed in parallel over bands.
 
     A drop-in for :class:`PIL.ImageFilter.Kernel` without its limits: any odd
@@ -336,10 +363,7 @@ class ParallelKernelFilter(ImageFilter.MultibandFilter):
         self.weights = weights
         self.scale = scale
         self.offset = 0.0 if offset is _UNSET else check_number("offset", offset)
-        self.settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
-        if progress is not None and not callable(progress):
-            raise TypeError(f"progress must be a callable or None, got {progress!r}")
-        self.progress = progress
+        self._set_parallel(n_jobs, backend, temp_folder, progress)
         # Pillow's Kernel weights row 0 with the row *below* the pixel: correlate
         # with the kernel flipped upside down to match it.
         self.terms = separable_terms(weights[::-1] / scale)
@@ -352,24 +376,8 @@ class ParallelKernelFilter(ImageFilter.MultibandFilter):
             f"temp_folder={s.temp_folder!r})"
         )
 
-    def filter(self, image: Any) -> Any:
-        """Filter one Pillow ``ImagingCore`` (called by ``Image.filter``).
-
-        Parameters
-        ----------
-        image : PIL ImagingCore
-            What ``Image.filter`` passes: the image's core object.
-
-        Returns
-        -------
-        PIL ImagingCore
-            Same mode and size, filtered.
-        """
-        check_mode(image.mode)
-        if image.size[0] * image.size[1] == 0:
-            return image.copy()
-        array = core_to_array(image)
-        out = correlate_array(
+    def _apply(self, array: np.ndarray) -> np.ndarray:
+        return correlate_array(
             array,
             self.terms,
             self.settings,
@@ -377,7 +385,6 @@ class ParallelKernelFilter(ImageFilter.MultibandFilter):
             offset=self.offset,
             rounding="half_up",
         )
-        return array_to_core(out, image.mode, copy_threads(self.settings))
 
 
 def check_kernel_sequence(sequence: object, width: int, height: int) -> np.ndarray:
