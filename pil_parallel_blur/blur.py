@@ -49,13 +49,21 @@ def correlate_array(
     *,
     offset: float = 0.0,
     rounding: str = "rint",
+    result_grid: float | None = None,
 ) -> np.ndarray:
     """Correlate a validated array with ``Σ outer(g_y, g_x) + offset``; same shape and dtype."""
     if array.size == 0:
         return array.copy()
     # Work in native byte order; give the caller back the order they gave us.
     native = array.astype(array.dtype.newbyteorder("="), copy=False)
-    plan = make_terms_plan(native.shape, native.dtype, factors, offset=offset, rounding=rounding)
+    plan = make_terms_plan(
+        native.shape,
+        native.dtype,
+        factors,
+        offset=offset,
+        rounding=rounding,
+        result_grid=result_grid,
+    )
     out = run_plan(native, plan, settings, progress).reshape(array.shape)
     return out.astype(array.dtype, copy=False)
 

@@ -95,6 +95,7 @@ class BandPlan:
     clip: tuple[float, float] | None
     rounding: str | None
     offset: float = 0.0
+    tie_nudge: float = 1e-7
 
     @property
     def g_y(self) -> np.ndarray:
@@ -191,6 +192,7 @@ def make_terms_plan(
     *,
     offset: float = 0.0,
     rounding: str = "rint",
+    result_grid: float | None = None,
     method: str | None = None,
 ) -> BandPlan:
     """Plan the correlation with ``sum(outer(g_y, g_x) for g_y, g_x in factors) + offset``.
@@ -206,6 +208,11 @@ def make_terms_plan(
     rounding : {"rint", "half_up"}
         How integer results are rounded: to nearest even on ties (SPEC §2), or
         half up like Pillow's ``ImageFilter.Kernel``.
+    result_grid : float, optional
+        ``s`` when every exact result of an integer image is a multiple of
+        ``1/s`` (integer weights over an integer scale ``s``, integer offset).
+        Then no result can lie near .5 without being exactly .5, which lets
+        8-bit images with such kernels be computed in float32 (see below).
     """
     dtype = np.dtype(dtype)
     height, width = int(shape[0]), int(shape[1])
@@ -228,11 +235,20 @@ def make_terms_plan(
     # more than SPEC §3's 0.1 %, so small images, everything wider than 8 bits
     # (16-bit, int32, float) and kernels with several terms or negative weights
     # (sums that cancel) are computed in float64.
+    #
+    # Kernels on a result grid of 1/s are the exception: their exact results
+    # are at least 1/(2s) from .5 unless exactly .5, so float32 is safe while
+    # its error (measured ≤ 9e-5 for integer kernels up to 15×15; estimated
+    # here as 1e-6 · max sample · Σ|K|, 2–5× above what was measured) stays
+    # well under 1/(2s). Exact ties are then nudged up by twice that estimate.
     samples = height * width * channels
-    narrow = (
-        dtype.itemsize == 1 and samples > FLOAT32_MIN_SAMPLES and len(pairs) == 1 and not negative
-    )
+    big8 = dtype.itemsize == 1 and samples > FLOAT32_MIN_SAMPLES
+    abs_sum = float(sum(np.abs(np.outer(y, x)) for y, x in pairs).sum())
+    error = 1e-6 * float(np.iinfo(dtype).max if dtype.kind in "ui" else 1) * abs_sum
+    on_grid = result_grid is not None and 6 * error < 1 / (2 * abs(result_grid))
+    narrow = big8 and ((len(pairs) == 1 and not negative) or on_grid)
     compute = np.dtype(np.float32 if narrow else np.float64)
+    tie_nudge = 2 * error if narrow else 1e-7
     if dtype.kind in "ui":
         info = np.iinfo(dtype)
         clip: tuple[float, float] | None = (float(info.min), float(info.max))
@@ -264,6 +280,7 @@ def make_terms_plan(
         clip=clip,
         rounding=round_mode,
         offset=float(offset),
+        tie_nudge=tie_nudge,
     )
 
 
@@ -352,9 +369,9 @@ def _finish(result: np.ndarray, plan: BandPlan) -> None:
         np.rint(result, out=result)
     elif plan.rounding == "half_up":
         # Integer kernels over an even scale give exact .5 ties, which half-up
-        # rounding must send up; the separable split (SVD) can leave them a few
-        # ulps below. Nudge by far less than any non-tie can be from .5.
-        result += 0.5 + (1e-4 if plan.compute_dtype.itemsize == 4 else 1e-7)
+        # rounding must send up; the separable split (SVD) and float32 can leave
+        # them a little below. Nudge by far less than any non-tie can be from .5.
+        result += 0.5 + plan.tie_nudge
         np.floor(result, out=result)
     if plan.clip is not None:
         np.clip(result, plan.clip[0], plan.clip[1], out=result)

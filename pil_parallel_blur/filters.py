@@ -367,6 +367,9 @@ class ParallelKernelFilter(_BandFilter):
         # Pillow's Kernel weights row 0 with the row *below* the pixel: correlate
         # with the kernel flipped upside down to match it.
         self.terms = separable_terms(weights[::-1] / scale)
+        # integer weights, scale and offset: every exact result is a multiple of 1/scale
+        integral = bool((weights == np.round(weights)).all()) and scale == round(scale)
+        self._grid = scale if integral and self.offset == round(self.offset) else None
 
     def __repr__(self) -> str:
         s = self.settings
@@ -384,6 +387,7 @@ class ParallelKernelFilter(_BandFilter):
             self.progress,
             offset=self.offset,
             rounding="half_up",
+            result_grid=self._grid,
         )
 
 

@@ -235,3 +235,40 @@ def test_repr_and_name():
     f = ParallelKernelFilter([[1, 2, 1]], n_jobs=2)
     assert f.name == "ParallelKernel"
     assert "kernel=[[1.0, 2.0, 1.0]]" in repr(f) and "scale=4.0" in repr(f)
+
+
+def exact_integer_reference(a, weights, scale, offset):
+    """Integer arithmetic only: floor(Σ w·x / scale + offset + 1/2), clipped to 0..255."""
+    k = np.asarray(weights, dtype=np.int64)[::-1]  # Pillow's orientation
+    kh, kw = k.shape
+    p = np.pad(a.astype(np.int64), ((kh // 2,) * 2, (kw // 2,) * 2, (0, 0)), mode="edge")
+    h, w = a.shape[:2]
+    total = np.zeros(a.shape, np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            total += k[i, j] * p[i : i + h, j : j + w]
+    s = int(scale)
+    # floor((total + offset·s)/s + 1/2) == floor((2·total + 2·offset·s + s) / (2s)), s > 0
+    return np.clip(np.floor_divide(2 * total + 2 * int(offset) * s + s, 2 * s), 0, 255)
+
+
+@pytest.mark.parametrize(
+    ("weights", "scale", "offset"),
+    [
+        ([[-2, -2, -2], [-2, 32, -2], [-2, -2, -2]], 16, 0),  # SHARPEN: many exact .5 ties
+        (np.random.default_rng(5).integers(-3, 8, (5, 5)).tolist(), None, 0),
+        (np.random.default_rng(6).integers(-4, 9, (7, 3)).tolist(), 10, 7),
+        ([[1, 2, 1], [2, 4, 2], [1, 2, 1]], None, 0),
+    ],
+)
+def test_large_8bit_integer_kernels_are_exact_in_float32(weights, scale, offset):
+    """Integer kernels on big 8-bit images take float32 and still match integer arithmetic."""
+    from pil_parallel_blur.engine import make_terms_plan
+
+    a = photo_like(600, 400, seed=2)
+    f = ParallelKernelFilter(weights, scale, offset, n_jobs=2, backend="threading")
+    plan = make_terms_plan(a.shape, a.dtype, f.terms, rounding="half_up", result_grid=f._grid)
+    assert plan.compute_dtype == np.float32
+    out = np.asarray(Image.fromarray(a).filter(f))
+    want = exact_integer_reference(a, weights, f.scale, offset)
+    np.testing.assert_array_equal(out, want)
