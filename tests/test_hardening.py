@@ -130,6 +130,28 @@ def test_full_temp_folder_says_where_to_go(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_real_write_failure_of_the_dump(tmp_path):
+    """A real failing write (file size limit, EFBIG), not a mock: one message, no files."""
+    code = (
+        "import resource, signal, sys, numpy as np\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))\n"
+        "from pil_parallel_blur import gaussian_blur, parallel\n"
+        "parallel.MIN_PARALLEL_SECONDS = 0\n"
+        "try:\n"
+        "    gaussian_blur(np.zeros((1000, 1000, 3), np.uint8), 2, n_jobs=2, backend='loky',\n"
+        "                  temp_folder=sys.argv[1])\n"
+        "except OSError as e:\n"
+        "    print(e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert "cannot write the 6 MB shared copy" in done.stdout, done.stdout + done.stderr
+    assert "JOBLIB_TEMP_FOLDER" in done.stdout and "File too large" in done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.usefixtures("parallel_always")
 def test_unusable_temp_root(tmp_path, monkeypatch):
     not_a_folder = tmp_path / "file"
