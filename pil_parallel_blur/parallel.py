@@ -4,8 +4,8 @@ Data flows one way: image array → padded rows → bands → output array. Wher
 the padded rows and the output live depends on the kind of joblib backend:
 
 * in-process (``n_jobs=1``, small images, joblib's ``sequential``): plain arrays;
-* threads (``threading``): each band pads the rows it needs into a private
-  buffer, reads the shared image and writes the shared output in place;
+* threads (``threading``): each strip's padded rows are made straight from the
+  shared image into a small float buffer; bands write the shared output in place;
 * processes (``loky``, ``multiprocessing``, …): the padded image and the output
   are ``.npy`` files in a private temporary folder (mode 0700). The padded image
   is written once, uncompressed, straight into its file; workers map it

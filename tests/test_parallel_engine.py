@@ -159,12 +159,12 @@ def test_default_backend_is_threads_with_threadpoolctl(monkeypatch):
 def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
     from pil_parallel_blur import engine
 
-    real = engine.convolve_band
+    real = engine._convolve_strips
 
-    def failing(padded, out, start, stop, plan, padded_start=0):
+    def failing(strip_rows, out, start, stop, plan, out_start=0):
         if start > 0:
             raise ValueError(f"band at row {start} failed")
-        return real(padded, out, start, stop, plan, padded_start)
+        return real(strip_rows, out, start, stop, plan, out_start)
 
     real_files = parallel._band_from_files
 
@@ -174,7 +174,7 @@ def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
         return real_files(padded_path, out_path, start, stop, plan)
 
     if backend == "threading":
-        monkeypatch.setattr(engine, "convolve_band", failing)
+        monkeypatch.setattr(engine, "_convolve_strips", failing)
     else:
         monkeypatch.setattr(parallel, "_band_from_files", failing_files)
     with pytest.raises(ValueError, match="failed"):
