@@ -16,12 +16,14 @@ the padded rows and the output live depends on the kind of joblib backend:
 
 from __future__ import annotations
 
+import collections
 import os
+import queue
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from numbers import Integral
@@ -284,26 +286,68 @@ _POOLS_LOCK = threading.Lock()
 
 
 def thread_runner(workers: int) -> Runner:
-    """Run tasks on a persistent pool of ``workers`` threads (joblib's "threading" backend).
+    """Run tasks on the calling thread plus a persistent pool of ``workers - 1`` threads.
 
-    joblib's own result loop sleeps in 10 ms steps while it waits, which is most
-    of a 3-megapixel blur; a pool kept between calls and ``as_completed`` wake
-    the caller as soon as a band is done, and save starting threads every call.
+    For joblib's "threading" backend. joblib's own result loop sleeps in 10 ms
+    steps while it waits, which is most of a 3-megapixel blur; here the caller
+    works on bands itself (one thread fewer to wake) and reports each band as it
+    is done, and the pool is kept between calls. The first error stops the
+    handing out of bands; bands already running finish before it is raised.
     """
+    helpers = max(0, workers - 1)
     with _POOLS_LOCK:
-        pool = _POOLS.get(workers)
-        if pool is None:
-            pool = _POOLS[workers] = ThreadPoolExecutor(workers, "pil-parallel-blur")
+        pool = _POOLS.get(helpers)
+        if pool is None and helpers:
+            pool = _POOLS[helpers] = ThreadPoolExecutor(helpers, "pil-parallel-blur")
 
     def run(tasks: Iterable[Task]) -> Iterator[object]:
-        futures = [pool.submit(fn, *args) for fn, args in tasks]
+        pending = collections.deque(tasks)
+        total = len(pending)
+        finished: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    fn, args = pending.popleft()
+                except IndexError:
+                    return
+                try:
+                    finished.put((True, fn(*args)))
+                except BaseException as e:  # handed to the caller, raised there
+                    stop.set()
+                    finished.put((False, e))
+                    return
+
+        running = [pool.submit(work) for _ in range(helpers)] if pool is not None else []
+        done = 0
         try:
-            for future in as_completed(futures):
-                yield future.result()
+            while done < total:
+                task = None
+                if not stop.is_set():
+                    try:
+                        task = pending.popleft()
+                    except IndexError:
+                        task = None
+                if task is not None:
+                    fn, args = task
+                    try:
+                        value = fn(*args)
+                    except BaseException:
+                        stop.set()
+                        raise
+                    done += 1
+                    yield value
+                    continue
+                ok, value = finished.get()
+                if not ok:
+                    raise value  # type: ignore[misc]
+                done += 1
+                yield value
         finally:
-            for future in futures:
-                future.cancel()
-            wait(futures)
+            stop.set()
+            pending.clear()
+            wait(running)
 
     return run
 
