@@ -161,6 +161,23 @@ def _choose_method(dtype: np.dtype, r_y: int, r_x: int) -> tuple[str, int, int]:
     return "gemm", 16, 16
 
 
+def _fold(taps: np.ndarray, length: int) -> np.ndarray:
+    """Shorten a kernel longer than the image without changing the result.
+
+    With edge replication, every tap more than ``length - 1`` away from the
+    centre reads the edge sample for every output sample, so those taps can be
+    summed into the outermost tap that still sees a distinct sample. A 10001-tap
+    kernel on a 10-pixel image then costs 19 taps, not ~10⁸ padded samples.
+    """
+    r, keep = len(taps) // 2, max(length - 1, 0)
+    if r <= keep:
+        return taps
+    folded = taps[r - keep : r + keep + 1].copy()
+    folded[0] += taps[: r - keep].sum()
+    folded[-1] += taps[r + keep + 1 :].sum()
+    return folded
+
+
 def make_plan(
     shape: tuple[int, ...],
     dtype: np.dtype,
@@ -220,6 +237,7 @@ def make_terms_plan(
     pairs = [(np.asarray(y, np.float64), np.asarray(x, np.float64)) for y, x in factors]
     if not pairs or len({(len(y), len(x)) for y, x in pairs}) != 1:
         raise ValueError("factors must be one or more (g_y, g_x) pairs of equal lengths")
+    pairs = [(_fold(y, height), _fold(x, width)) for y, x in pairs]
     g_y0, g_x0 = pairs[0]
     chosen, strip_rows, block_cols = _choose_method(dtype, len(g_y0) // 2, len(g_x0) // 2)
     if method is not None:

@@ -177,3 +177,31 @@ def test_small_images_have_no_near_tie_mismatches():
     for seed in range(400):
         a = np.random.default_rng(seed).integers(0, 256, (9, 4, 3), dtype=np.uint8)
         assert_spec_accuracy(gaussian_blur(a, sigma=2, n_jobs=1), a, kernel)
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "sigma"),
+    [
+        ((5, 7, 3), 301, 60.0),
+        ((1, 1), 101, 20.0),
+        ((3, 40), (201, 5), (50.0, 1.0)),
+        ((12, 2), (3, 151), (1.0, 40.0)),
+    ],
+)
+def test_kernels_much_larger_than_the_image(shape, size, sigma):
+    """Taps beyond the image are folded into the edge tap: same result, small work."""
+    a = np.random.default_rng(4).integers(0, 256, shape, dtype=np.uint8)
+    out = gaussian_blur(a, sigma=sigma, size=size, n_jobs=1)
+    assert_spec_accuracy(out, a, reference_kernel(size, sigma))
+
+
+def test_largest_kernel_on_a_tiny_image_stays_small():
+    from pil_parallel_blur.engine import make_plan
+    from pil_parallel_blur.kernels import resolve_kernel
+
+    plan = make_plan((10, 10, 3), np.dtype(np.uint8), *resolve_kernel(10001, 1600.0).factors())
+    assert plan.padded_shape[0] <= 16 + 18 and plan.padded_shape[1] <= 16 + 18
+    a = np.random.default_rng(5).integers(0, 256, (10, 10, 3), dtype=np.uint8)
+    out = gaussian_blur(a, sigma=1600.0, size=10001, n_jobs=1)
+    # σ far wider than the image: every output is (almost) the same weighted mean
+    assert out.std(axis=(0, 1)).max() < 1.0

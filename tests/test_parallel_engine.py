@@ -35,7 +35,7 @@ def test_bytes_do_not_depend_on_jobs_or_backend(size, sigma):
     assert_spec_accuracy(
         np.frombuffer(results[("loky", 2)], np.uint8).reshape(TALL.shape),
         TALL,
-        reference_kernel(size or plan.g_x.size, sigma),
+        reference_kernel(size or resolve_kernel(None, sigma).size_x, sigma),
     )
 
 
