@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import joblib
 import numpy as np
@@ -484,13 +484,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    plt = None
+    plt: Any = None
     if args.plot:
         try:
             import matplotlib
 
             matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
+            import matplotlib.pyplot as pyplot
+
+            plt = pyplot
         except ImportError:
             raise UserError(
                 "--plot needs matplotlib: pip install 'pil-parallel-blur[plot]'"
@@ -507,7 +509,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         n: ParallelGaussianFilter(args.sigma, size=args.size, n_jobs=n, backend=args.backend)
         for n in jobs
     }
-    times: dict[str, list[float]] = {f"{n}": [] for n in jobs} | {"pillow": []}
+    times: dict[str, list[float]] = {f"{n}": [] for n in [*jobs, "pillow"]}
     can_pillow = im.mode in ("L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK")
     print(
         f"{label}, {im.mode}, sigma={args.sigma}, {args.reps} runs after a warm-up, "
@@ -689,7 +691,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (exit status 2)."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
+from typing import cast
 
 import joblib
 import joblib.parallel
@@ -402,7 +403,7 @@ def dump_padded(image: np.ndarray, plan: BandPlan, path: str) -> None:
         for start in range(0, shape[0], chunk):
             rows = buffer[: min(chunk, shape[0] - start)]
             pad_edge_rows(image, plan, start, rows)
-            f.write(memoryview(rows).cast("B"))
+            f.write(rows.data.cast("B"))
 
 
 def _space_error(root: str, needed: int, error: OSError) -> OSError:
@@ -483,7 +484,8 @@ def _run_remote(
         (convolve_shipped_band, (band_padded_rows(image, plan, a, b), a, b, plan))
         for a, b in bands
     )
-    for done, (start, rows) in enumerate(runner(tasks), start=1):  # type: ignore[misc]
+    for done, result in enumerate(runner(tasks), start=1):
+        start, rows = cast(tuple[int, np.ndarray], result)
         out[start : start + rows.shape[0]] = rows
         if progress is not None:
             progress(done, len(bands))
