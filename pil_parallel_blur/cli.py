@@ -589,48 +589,44 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- parsing
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _int_at_least(lowest: int, wording: str) -> Callable[[str], int]:
+    """Make an argparse type: an integer ``>= lowest``, with ``wording`` in its errors."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wording}, got {text!r}") from None
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"expected {wording}, got {value}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
+_positive_int = _int_at_least(1, "a positive integer")
+_non_negative_int = _int_at_least(0, "an integer >= 0")
+
+
+def _one_or_pair(text: str, convert: Callable[[str], Any], wording: str) -> Any:
+    """``N`` or ``X,Y`` (for --sigma and --size), each part through ``convert``."""
     try:
-        value = int(text)
+        parts = [convert(p) for p in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected {wording} or X,Y, got {text!r}") from None
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise argparse.ArgumentTypeError(f"expected {wording} or X,Y, got {text!r}")
 
 
 def _sigma(text: str) -> float | tuple[float, float]:
-    try:
-        parts = [float(p) for p in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or X,Y, got {text!r}") from None
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    raise argparse.ArgumentTypeError(f"expected a number or X,Y, got {text!r}")
+    return _one_or_pair(text, float, "a number")
 
 
 def _size(text: str) -> int | tuple[int, int]:
-    try:
-        parts = [int(p) for p in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an odd integer or X,Y, got {text!r}") from None
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    raise argparse.ArgumentTypeError(f"expected an odd integer or X,Y, got {text!r}")
+    return _one_or_pair(text, int, "an odd integer")
 
 
 def _jobs(text: str) -> int:

@@ -516,6 +516,11 @@ def _resolve(settings: ParallelSettings) -> tuple[str | object, object, str, int
     return backend_arg, backend, kind, n_jobs, workers
 
 
+def _own_threads(kind: str, backend: object) -> bool:
+    """Tell whether this is joblib's standard threading backend (bands run on our pool)."""
+    return kind == "threads" and type(backend).__name__ == "ThreadingBackend"
+
+
 def copy_threads(settings: ParallelSettings) -> int:
     """How many of our pool's threads may share a whole-image copy (Pillow decode).
 
@@ -524,9 +529,7 @@ def copy_threads(settings: ParallelSettings) -> int:
     in this process.
     """
     _, backend, kind, _, workers = _resolve(settings)
-    if kind == "threads" and type(backend).__name__ == "ThreadingBackend":
-        return max(1, workers)
-    return 1
+    return max(1, workers) if _own_threads(kind, backend) else 1
 
 
 def run_on_threads(workers: int, tasks: list[Task]) -> None:
@@ -550,7 +553,7 @@ def run_plan(
     if workers <= 1 or estimated_seconds(plan) < MIN_PARALLEL_SECONDS or plan.n_strips < 2:
         return _run_in_memory(image, plan, None, 1, progress)
     n_bands = workers * BANDS_PER_WORKER
-    if kind == "threads" and type(backend).__name__ == "ThreadingBackend":
+    if _own_threads(kind, backend):
         return _run_in_memory(image, plan, thread_runner(workers), n_bands, progress)
     # bands as they finish where the backend can say so (multiprocessing cannot)
     streams = getattr(backend, "supports_return_generator", False)
