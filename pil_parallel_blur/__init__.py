@@ -6,12 +6,14 @@
 (32, 32)
 """
 
+from .about import __version__, info
 from .blur import correlate, gaussian_blur
 from .filters import SUPPORTED_MODES, ParallelGaussianFilter, ParallelKernelFilter
 from .kernels import gaussian_kernel, gaussian_kernel_1d
 from .named import box_blur, emboss, laplacian, sharpen, sobel, unsharp_mask
 
 __all__ = [
+    "__version__",
     "ParallelGaussianFilter",
     "ParallelKernelFilter",
     "SUPPORTED_MODES",
@@ -21,9 +23,9 @@ __all__ = [
     "gaussian_blur",
     "gaussian_kernel",
     "gaussian_kernel_1d",
+    "info",
     "laplacian",
     "sharpen",
     "sobel",
     "unsharp_mask",
 ]
-__version__ = "0.1.0"

@@ -10,7 +10,8 @@ from .parallel import ParallelSettings, Progress, run_plan
 
 __all__ = ["gaussian_blur", "correlate", "blur_array", "correlate_array", "check_array"]
 
-#: dtypes the array API accepts (SPEC §2: integers are rounded and clipped).
+#: dtypes the array API accepts (integers are rounded and clipped; 64-bit
+#: integers are computed in float64, so exactly only up to 2**53).
 SUPPORTED_DTYPES = (
     np.uint8,
     np.int8,
@@ -18,6 +19,8 @@ SUPPORTED_DTYPES = (
     np.int16,
     np.uint32,
     np.int32,
+    np.uint64,
+    np.int64,
     np.float16,
     np.float32,
     np.float64,
@@ -54,8 +57,10 @@ def correlate_array(
     """Correlate a validated array with ``Σ outer(g_y, g_x) + offset``; same shape and dtype."""
     if array.size == 0:
         return array.copy()
-    # Work in native byte order; give the caller back the order they gave us.
-    native = array.astype(array.dtype.newbyteorder("="), copy=False)
+    # Work on a C-contiguous array in native byte order (float16 as float32);
+    # give the caller back the dtype they gave us.
+    work = np.float32 if array.dtype == np.float16 else array.dtype.newbyteorder("=")
+    native = np.ascontiguousarray(array, dtype=work)
     plan = make_terms_plan(
         native.shape,
         native.dtype,
@@ -77,7 +82,7 @@ def blur_array(
     """Blur a validated array with a resolved Gaussian; same shape and dtype out."""
     if spec.is_identity or array.size == 0:
         return array.copy()
-    return correlate_array(array, [spec.factors()], settings, progress)
+    return correlate_array(array, [spec.factors(array.shape)], settings, progress)
 
 
 def gaussian_blur(

@@ -26,6 +26,7 @@ import joblib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, UnidentifiedImageError
 
+from .about import info
 from .blur import gaussian_blur
 from .engine import make_plan
 from .filters import ParallelGaussianFilter
@@ -380,7 +381,7 @@ def _estimate(job: BlurJob) -> float:
     except Exception:
         return 0.0
     spec = resolve_kernel(job.size, job.sigma, allow_zero=True)
-    plan = make_plan((h, w, bands), np.dtype(np.uint8), *spec.factors())
+    plan = make_plan((h, w, bands), np.dtype(np.uint8), *spec.factors((h, w)))
     return estimated_seconds(plan)
 
 
@@ -669,9 +670,25 @@ def _add_parallel_options(p: argparse.ArgumentParser, jobs_help: str) -> None:
     p.add_argument(
         "--backend",
         default=None,
-        help="joblib backend: threading, loky, multiprocessing, sequential "
-        "(default: threading with threadpoolctl installed, else loky)",
+        help="joblib backend: threading, loky, multiprocessing, sequential, dask "
+        "(default: threading)",
     )
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: one line with :func:`pil_parallel_blur.info`'s facts."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        facts = info()
+        engine = f"native ({facts['simd']})" if facts["native"] else "numpy (no compiled engine)"
+        parser.exit(
+            0,
+            f"{PROG} {facts['version']}: engine {engine}, default backend "
+            f"{facts['default_backend']}, {facts['cpus']} usable CPUs\n",
+        )
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -700,6 +717,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact Gaussian blur for Pillow images, in parallel with joblib. "
         "Exit status: 0 all done, 1 some images of a batch failed, 2 bad arguments "
         "or the only image failed.",
+    )
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the version and the engine in use (native or NumPy, SIMD level, "
+        "default backend, CPUs), then exit",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -811,7 +834,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--backend",
         default=None,
-        help="joblib backend (default: threading with threadpoolctl installed, else loky)",
+        help="joblib backend (default: threading)",
     )
     _add_kernel_options(bench)
     bench.add_argument("--reps", type=_positive_int, default=5, help="timed runs per count")

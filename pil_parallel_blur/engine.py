@@ -1,140 +1,132 @@
-"""Convolving bands of a padded array: the only module that does arithmetic.
+"""Correlating rows of an image with a separable kernel: the only module that does arithmetic.
 
-The image is cut into *strips* of ``plan.strip_rows`` output rows on a grid fixed
-by the image and the kernel alone. Bands handed to workers are whole numbers of
-strips, so every strip is computed by the same operations in the same order
-whatever ``n_jobs``, the backend or the number of bands: results are
-byte-identical by construction (SPEC §3).
+One operation, :func:`correlate_rows`, computes output rows ``[start, stop)`` of
+``Σ_t outer(g_y_t, g_x_t)`` correlated with an image whose borders are
+replicated from the edge pixels, reading the *unpadded* image rows it is given
+and writing straight into the output. Every caller — in-process, threads,
+processes over memory-mapped files, Dask workers — hands it a band of rows.
 
-Two inner kernels share one signature (padded rows in, an ``(S, W·C)``
-float view of the strip out):
+Two implementations compute it, with the same operations in the same order
+for every output sample:
 
-``direct``
-    Shifted-slice multiply-adds, one per tap and pass. Never multiplies a sample
-    by a weight outside the kernel, so NaN/inf in float images spread exactly as
-    in the direct 2-D correlation. Used for float inputs.
-``gemm``
-    Each pass is a banded matrix product done by BLAS, arranged so that neither
-    pass wastes work on the channel interleave: the vertical pass computes the
-    strip *transposed*, ``rowsᵀ @ Aᵀ`` → ``(W·C, S)``, which makes every column
-    position a contiguous row of ``C·S`` values; the horizontal pass then
-    multiplies ``B (T × T+2r)`` by overlapping blocks of ``T + 2r`` such rows (a
-    strided view, no copy). One transposing copy at the very end writes the
-    ``S`` rows into the output. Used for integer inputs.
+``native``
+    The compiled kernel (``_native.c``): each input row converted to the compute
+    type once and filtered horizontally once into a ring of rows, symmetric taps
+    folded (``g·(a + b)``), the vertical pass read in cache-sized column tiles,
+    vectorised across pixels at the SIMD level chosen once at import, without
+    the GIL.
+``numpy``
+    The fallback when the extension is missing (or ``PIL_PARALLEL_BLUR_ENGINE=numpy``):
+    the same passes as NumPy element-wise operations on chunks of rows.
 
-A new inner kernel is a function ``(rows, plan) -> (S, W·C) float view``
-registered in ``_STRIP_KERNELS``; nothing else changes.
+Determinism by construction: a sample's value depends only on the image, the
+kernel and the plan's compute type — never on the band it falls in, the worker
+count, the backend, BLAS (not used) or the SIMD width (every width performs the
+same IEEE operations per sample; the C code is compiled without fused
+multiply-adds). The NumPy fallback performs those same operations, so it gives
+the same bytes too.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
+from types import ModuleType
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 __all__ = [
     "BandPlan",
-    "Term",
     "make_plan",
     "make_terms_plan",
-    "pad_edge_rows",
-    "pad_edge_into",
-    "convolve_band",
-    "convolve_band_from_image",
-    "band_padded_rows",
-    "convolve_shipped_band",
+    "correlate_rows",
+    "source_rows",
+    "native_module",
 ]
 
-#: 8-bit images with fewer samples than this are computed in float64 (see make_plan).
+#: 8-bit images with fewer samples than this are computed in float64 (see make_terms_plan).
 FLOAT32_MIN_SAMPLES = 1 << 17
+#: Environment variable that forces the NumPy engine (``numpy``) or asks for the native one.
+ENGINE_ENV = "PIL_PARALLEL_BLUR_ENGINE"
+#: Output rows per chunk of the NumPy engine (bounds its temporaries).
+_NUMPY_CHUNK_ROWS = 64
 
-StripKernel = Callable[[np.ndarray, "BandPlan"], np.ndarray]
+_TYPE_CODES = {
+    np.dtype(np.uint8): 0,
+    np.dtype(np.int8): 1,
+    np.dtype(np.uint16): 2,
+    np.dtype(np.int16): 3,
+    np.dtype(np.uint32): 4,
+    np.dtype(np.int32): 5,
+    np.dtype(np.uint64): 6,
+    np.dtype(np.int64): 7,
+    np.dtype(np.float32): 8,
+    np.dtype(np.float64): 9,
+}
+_RINT, _HALF_UP = 0, 1
 
 
-def _band_matrix(taps: np.ndarray, n: int) -> np.ndarray:
-    """``(n, n + len(taps) - 1)`` matrix whose row ``i`` holds ``taps`` at ``i``."""
-    k = len(taps)
-    m = np.zeros((n, n + k - 1), dtype=np.float64)
-    for i in range(n):
-        m[i, i : i + k] = taps
-    return m
+def _load_native() -> ModuleType | None:
+    """Import the compiled kernel once; warn once if it is missing."""
+    if os.environ.get(ENGINE_ENV, "").strip().lower() == "numpy":
+        return None
+    try:
+        native = importlib.import_module("._native", __package__)
+    except ImportError as e:
+        warnings.warn(
+            f"pil_parallel_blur: the compiled engine is not available ({e}); using the "
+            "NumPy engine, which gives the same results several times more slowly. "
+            "Reinstall from source with a C compiler and the Python headers present "
+            "(python3 -m pip install --force-reinstall --no-deps .) to get it.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+    return native
 
 
-@dataclass(frozen=True, eq=False)
-class Term:
-    """One separable part ``outer(g_y, g_x)`` of a kernel, with its banded matrices."""
+_NATIVE = _load_native()
 
-    g_y: np.ndarray
-    g_x: np.ndarray
-    v_matrix: np.ndarray = field(repr=False)
-    h_matrix: np.ndarray = field(repr=False)
+
+def native_module() -> ModuleType | None:
+    """Return the compiled kernel module in use, or ``None`` when the NumPy engine is."""
+    return _NATIVE
 
 
 @dataclass(frozen=True, eq=False)
 class BandPlan:
-    """Everything a worker needs to convolve any band of one image.
+    """Everything a worker needs to compute any band of rows of one image.
 
-    Built once by :func:`make_plan` from the image's shape and dtype and the
-    kernel's separable terms; never from ``n_jobs``, so the arithmetic cannot
-    depend on it. The kernel is ``sum(outer(t.g_y, t.g_x) for t in terms)``;
-    ``offset`` is added before rounding.
+    Built once by :func:`make_terms_plan` from the image's shape and dtype and
+    the kernel's separable terms; never from ``n_jobs`` or the bands. The kernel
+    is ``sum(outer(g_y, g_x) for g_y, g_x in terms)``; ``offset`` is added before
+    rounding.
     """
 
     height: int
     width: int
     channels: int
-    terms: tuple[Term, ...]
+    terms: tuple[tuple[np.ndarray, np.ndarray], ...]
     out_dtype: np.dtype
     compute_dtype: np.dtype
-    method: str
-    strip_rows: int
-    block_cols: int
     clip: tuple[float, float] | None
     rounding: str | None
     offset: float = 0.0
     tie_nudge: float = 1e-7
 
     @property
-    def g_y(self) -> np.ndarray:
-        """Vertical factor of the first term (the only one for a Gaussian)."""
-        return self.terms[0].g_y
-
-    @property
-    def g_x(self) -> np.ndarray:
-        """Horizontal factor of the first term."""
-        return self.terms[0].g_x
-
-    @property
     def r_y(self) -> int:
-        """Vertical kernel radius."""
-        return len(self.g_y) // 2
+        """Vertical kernel radius (after folding taps beyond the image)."""
+        return len(self.terms[0][0]) // 2
 
     @property
     def r_x(self) -> int:
-        """Horizontal kernel radius."""
-        return len(self.g_x) // 2
-
-    @property
-    def n_strips(self) -> int:
-        """Number of strips covering the output rows."""
-        return -(-self.height // self.strip_rows)
-
-    @property
-    def n_blocks(self) -> int:
-        """Number of column blocks covering the output columns."""
-        return -(-self.width // self.block_cols)
-
-    @property
-    def padded_shape(self) -> tuple[int, int, int]:
-        """Shape of the padded input: halo plus extension to whole strips/blocks."""
-        return (
-            self.n_strips * self.strip_rows + 2 * self.r_y,
-            self.n_blocks * self.block_cols + 2 * self.r_x,
-            self.channels,
-        )
+        """Horizontal kernel radius (after folding)."""
+        return len(self.terms[0][1]) // 2
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
@@ -142,23 +134,10 @@ class BandPlan:
         return (self.height, self.width, self.channels)
 
     def band_bounds(self, n_bands: int) -> list[tuple[int, int]]:
-        """Cut the rows into at most ``n_bands`` bands of whole strips."""
-        n_bands = max(1, min(n_bands, self.n_strips))
-        edges = np.linspace(0, self.n_strips, n_bands + 1).round().astype(int)
-        s = self.strip_rows
-        return [(int(a) * s, min(int(b) * s, self.height)) for a, b in pairwise(edges) if b > a]
-
-
-def _choose_method(dtype: np.dtype, r_y: int, r_x: int) -> tuple[str, int, int]:
-    """Pick the inner kernel and the strip/block geometry (measured: docs/benchmarks.md).
-
-    16 rows × 16 columns was fastest for kernels from 3 to 151 taps: taller strips
-    make the final transposing copy leave the cache, wider blocks waste
-    multiply-adds on the zeros of the banded matrix.
-    """
-    if dtype.kind == "f":
-        return "direct", 32, 64
-    return "gemm", 16, 16
+        """Cut the rows into at most ``n_bands`` bands of nearly equal height."""
+        n_bands = max(1, min(n_bands, self.height))
+        edges = np.linspace(0, self.height, n_bands + 1).round().astype(int)
+        return [(int(a), int(b)) for a, b in pairwise(edges) if b > a]
 
 
 def _fold(taps: np.ndarray, length: int) -> np.ndarray:
@@ -183,23 +162,28 @@ def make_plan(
     dtype: np.dtype,
     g_y: np.ndarray,
     g_x: np.ndarray,
-    *,
-    method: str | None = None,
 ) -> BandPlan:
     """Plan the correlation of an ``(H, W)`` or ``(H, W, C)`` array with ``outer(g_y, g_x)``.
 
     Parameters
     ----------
     shape : tuple of int
-        Shape of the unpadded image.
+        Shape of the image.
     dtype : numpy.dtype
         dtype of the image; also the output dtype.
     g_y, g_x : numpy.ndarray
         Odd-length 1-D kernel factors (rows, columns), float64.
-    method : {"direct", "gemm"}, optional
-        Force an inner kernel; by default it is chosen from the dtype.
     """
-    return make_terms_plan(shape, dtype, [(g_y, g_x)], method=method)
+    return make_terms_plan(shape, dtype, [(g_y, g_x)])
+
+
+def _clip_bounds(dtype: np.dtype) -> tuple[float, float]:
+    """Return the type's range as floats that convert back into the type (2⁶³ does not)."""
+    info = np.iinfo(dtype)
+    lo, hi = float(info.min), float(info.max)
+    if int(hi) > info.max:
+        hi = float(np.nextafter(hi, 0))
+    return lo, hi
 
 
 def make_terms_plan(
@@ -210,21 +194,20 @@ def make_terms_plan(
     offset: float = 0.0,
     rounding: str = "rint",
     result_grid: float | None = None,
-    method: str | None = None,
 ) -> BandPlan:
     """Plan the correlation with ``sum(outer(g_y, g_x) for g_y, g_x in factors) + offset``.
 
     Parameters
     ----------
-    shape, dtype, method
+    shape, dtype
         As for :func:`make_plan`.
     factors : list of (g_y, g_x)
         Separable terms; all ``g_y`` of one length, all ``g_x`` of one length.
     offset : float
         Added to every result before rounding.
     rounding : {"rint", "half_up"}
-        How integer results are rounded: to nearest even on ties (SPEC §2), or
-        half up like Pillow's ``ImageFilter.Kernel``.
+        How integer results are rounded: to nearest even on ties, or half up
+        like Pillow's ``ImageFilter.Kernel``.
     result_grid : float, optional
         ``s`` when every exact result of an integer image is a multiple of
         ``1/s`` (integer weights over an integer scale ``s``, integer offset).
@@ -232,25 +215,24 @@ def make_terms_plan(
         8-bit images with such kernels be computed in float32 (see below).
     """
     dtype = np.dtype(dtype)
+    if dtype not in _TYPE_CODES:
+        raise TypeError(f"the engine computes {sorted(map(str, _TYPE_CODES))}, not {dtype}")
     height, width = int(shape[0]), int(shape[1])
     channels = int(shape[2]) if len(shape) == 3 else 1
     pairs = [(np.asarray(y, np.float64), np.asarray(x, np.float64)) for y, x in factors]
     if not pairs or len({(len(y), len(x)) for y, x in pairs}) != 1:
         raise ValueError("factors must be one or more (g_y, g_x) pairs of equal lengths")
-    pairs = [(_fold(y, height), _fold(x, width)) for y, x in pairs]
-    g_y0, g_x0 = pairs[0]
-    chosen, strip_rows, block_cols = _choose_method(dtype, len(g_y0) // 2, len(g_x0) // 2)
-    if method is not None:
-        if method not in _STRIP_KERNELS:
-            raise ValueError(f"method must be one of {sorted(_STRIP_KERNELS)}, got {method!r}")
-        chosen = method
+    pairs = [
+        (np.ascontiguousarray(_fold(y, height)), np.ascontiguousarray(_fold(x, width)))
+        for y, x in pairs
+    ]
     if rounding not in ("rint", "half_up"):
         raise ValueError(f"rounding must be 'rint' or 'half_up', got {rounding!r}")
     negative = any(bool((y < 0).any() or (x < 0).any()) for y, x in pairs)
     # uint8 sums stay within ~1e-5 of a level in float32, so a sample differs
     # from the float64 reference only when its exact value is that close to .5
     # (about 2 in 100 000). On a small image one such sample would already be
-    # more than SPEC §3's 0.1 %, so small images, everything wider than 8 bits
+    # more than the 0.1 % allowed, so small images, everything wider than 8 bits
     # (16-bit, int32, float) and kernels with several terms or negative weights
     # (sums that cancel) are computed in float64.
     #
@@ -261,41 +243,24 @@ def make_terms_plan(
     # well under 1/(2s). Exact ties are then nudged up by twice that estimate.
     samples = height * width * channels
     big8 = dtype.itemsize == 1 and samples > FLOAT32_MIN_SAMPLES
-    # Σ|outer(y, x)| = Σ|y|·Σ|x|: no kernel-sized temporary (10001² taps would be 800 MB)
+    # Σ|outer(y, x)| = Σ|y|·Σ|x|: no kernel-sized temporary
     abs_sum = float(sum(np.abs(y).sum() * np.abs(x).sum() for y, x in pairs))
     error = 1e-6 * float(np.iinfo(dtype).max if dtype.kind in "ui" else 1) * abs_sum
     on_grid = result_grid is not None and 6 * error < 1 / (2 * abs(result_grid))
     narrow = big8 and ((len(pairs) == 1 and not negative) or on_grid)
     compute = np.dtype(np.float32 if narrow else np.float64)
     tie_nudge = 2 * error if narrow else 1e-7
+    clip: tuple[float, float] | None = None
+    round_mode: str | None = None
     if dtype.kind in "ui":
-        info = np.iinfo(dtype)
-        clip: tuple[float, float] | None = (float(info.min), float(info.max))
-        if not negative and offset == 0 and len(pairs) == 1:
-            clip = None  # a non-negative normalised kernel cannot leave the range
-        round_mode: str | None = rounding
-    else:
-        clip, round_mode = None, None
-    terms = tuple(
-        Term(
-            g_y=y,
-            g_x=x,
-            # (S + 2r, S) for rowsᵀ @ Aᵀ, and (T, T + 2r)
-            v_matrix=np.ascontiguousarray(_band_matrix(y, strip_rows).T, dtype=compute),
-            h_matrix=np.ascontiguousarray(_band_matrix(x, block_cols), dtype=compute),
-        )
-        for y, x in pairs
-    )
+        clip, round_mode = _clip_bounds(dtype), rounding
     return BandPlan(
         height=height,
         width=width,
         channels=channels,
-        terms=terms,
+        terms=tuple(pairs),
         out_dtype=dtype,
         compute_dtype=compute,
-        method=chosen,
-        strip_rows=strip_rows,
-        block_cols=block_cols,
         clip=clip,
         rounding=round_mode,
         offset=float(offset),
@@ -303,197 +268,148 @@ def make_terms_plan(
     )
 
 
-def pad_edge_rows(image: np.ndarray, plan: BandPlan, start: int, out: np.ndarray) -> None:
-    """Write rows ``[start, start + len(out))`` of the padded image into ``out``.
-
-    The padded image is ``image`` with edge replication (``numpy.pad`` "edge"):
-    the kernel radius on every side, plus the extension of the bottom and right
-    edges to whole strips and blocks. Producing it a few rows at a time lets the
-    process path stream it to its file without a whole-image copy in memory.
-    """
-    h, w = plan.height, plan.width
-    ry, rx = plan.r_y, plan.r_x
-    img = image.reshape(h, w, plan.channels)
-    stop = start + out.shape[0]
-    # padded row p shows image row clip(p - ry, 0, h - 1): three runs
-    first, last = min(max(ry - start, 0), out.shape[0]), min(max(ry + h - start, 0), out.shape[0])
-    core = out[:, rx : rx + w]
-    if first:
-        core[:first] = img[0]
-    if last > first:
-        core[first:last] = img[start + first - ry : start + last - ry]
-    if stop - start > last:
-        core[last:] = img[h - 1]
-    out[:, :rx] = core[:, :1]
-    out[:, rx + w :] = core[:, w - 1 : w]
+def source_rows(plan: BandPlan, start: int, stop: int) -> tuple[int, int]:
+    """Return the image rows ``[first, last)`` that output rows ``[start, stop)`` read."""
+    return max(start - plan.r_y, 0), min(stop + plan.r_y, plan.height)
 
 
-def pad_edge_into(image: np.ndarray, padded: np.ndarray, plan: BandPlan) -> None:
-    """Write the whole padded image (see :func:`pad_edge_rows`) into ``padded``."""
-    pad_edge_rows(image, plan, 0, padded)
-
-
-def _direct(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
-    s, c = plan.strip_rows, plan.channels
-    flat_w = rows.shape[1] * c
-    n = plan.n_blocks * plan.block_cols * c
-    x = rows.reshape(rows.shape[0], flat_w).astype(plan.compute_dtype, copy=False)
-    total = None
-    for term in plan.terms:
-        g_y = term.g_y.astype(plan.compute_dtype)
-        g_x = term.g_x.astype(plan.compute_dtype)
-        v = x[0:s] * g_y[0]
-        tmp = np.empty_like(v)
-        for i in range(1, len(g_y)):
-            np.multiply(x[i : i + s], g_y[i], out=tmp)
-            v += tmp
-        o = v[:, 0:n] * g_x[0]
-        tmp = np.empty_like(o)
-        for j in range(1, len(g_x)):
-            np.multiply(v[:, j * c : j * c + n], g_x[j], out=tmp)
-            o += tmp
-        total = o if total is None else np.add(total, o, out=total)
-    assert total is not None
-    return total
-
-
-def _gemm(rows: np.ndarray, plan: BandPlan) -> np.ndarray:
-    s, t, c, nb = plan.strip_rows, plan.block_cols, plan.channels, plan.n_blocks
-    flat_w = rows.shape[1] * c
-    x = rows.reshape(rows.shape[0], flat_w).astype(plan.compute_dtype, copy=False)
-    total = None
-    for term in plan.terms:
-        vt = x.T @ term.v_matrix  # (Wp*C, S): vertical pass, transposed
-        it = vt.itemsize
-        blocks = as_strided(
-            vt, (nb, t + 2 * plan.r_x, c * s), (t * c * s * it, c * s * it, it), writeable=False
-        )
-        r = term.h_matrix @ blocks  # (nb, T, C*S): horizontal pass
-        total = r if total is None else np.add(total, r, out=total)
-    assert total is not None
-    return total.reshape(nb * t * c, s).T
-
-
-_STRIP_KERNELS: dict[str, StripKernel] = {
-    "direct": _direct,
-    "gemm": _gemm,
-}
-
-
-def _finish(result: np.ndarray, plan: BandPlan) -> None:
-    """Offset, round and clip a float strip (view) in place, as SPEC §2 asks for integers."""
-    if plan.offset:
-        result += plan.offset
-    if plan.rounding == "rint":
-        np.rint(result, out=result)
-    elif plan.rounding == "half_up":
-        # Integer kernels over an even scale give exact .5 ties, which half-up
-        # rounding must send up; the separable split (SVD) and float32 can leave
-        # them a little below. Nudge by far less than any non-tie can be from .5.
-        result += 0.5 + plan.tie_nudge
-        np.floor(result, out=result)
-    if plan.clip is not None:
-        np.clip(result, plan.clip[0], plan.clip[1], out=result)
-
-
-def _store(out_rows: np.ndarray, result: np.ndarray, plan: BandPlan) -> None:
-    """Copy the first rows and ``W·C`` columns of an ``(S, ≥W·C)`` result into ``out_rows``."""
-    n = out_rows.shape[0]
-    np.copyto(out_rows.reshape(n, -1), result[:n, : plan.width * plan.channels], casting="unsafe")
-
-
-def convolve_band(
-    padded: np.ndarray,
+def correlate_rows(
+    src: np.ndarray,
+    src_row0: int,
     out: np.ndarray,
+    out_row0: int,
     start: int,
     stop: int,
     plan: BandPlan,
-    padded_start: int = 0,
-    out_start: int = 0,
 ) -> None:
-    """Convolve output rows ``[start, stop)`` of ``padded`` into ``out``.
+    """Compute output rows ``[start, stop)`` of ``plan`` into ``out``.
 
     Parameters
     ----------
-    padded : numpy.ndarray
-        Padded rows from ``padded_start`` on (the whole padded image by default,
-        shape ``plan.padded_shape``); may be a read-only memmap. Must reach
-        padded row ``start + n·S + 2·r_y`` for the strips of the band.
+    src : numpy.ndarray
+        C-contiguous image rows from row ``src_row0`` on, dtype ``plan.out_dtype``
+        in native byte order (a read-only memmap is fine). It must hold every
+        row of :func:`source_rows`.
+    src_row0 : int
+        The image row ``src[0]`` holds.
     out : numpy.ndarray
-        The whole output, shape ``plan.out_shape`` and dtype ``plan.out_dtype``
+        C-contiguous output rows from row ``out_row0`` on, dtype ``plan.out_dtype``
         (may be a shared memmap); only rows ``[start, stop)`` are written.
+    out_row0 : int
+        The output row ``out[0]`` holds.
     start, stop : int
-        Row bounds; ``start`` must be a multiple of ``plan.strip_rows``.
+        The output rows to compute.
     plan : BandPlan
-        From :func:`make_plan`.
-    padded_start : int
-        The padded-image row that ``padded[0]`` holds.
-    out_start : int
-        The output row that ``out[0]`` holds (0: ``out`` is the whole output).
+        From :func:`make_terms_plan`.
     """
-    s, halo = plan.strip_rows, 2 * plan.r_y
-    _convolve_strips(
-        lambda r0: padded[r0 - padded_start : r0 - padded_start + s + halo],
-        out,
-        start,
-        stop,
-        plan,
-        out_start,
-    )
+    if _NATIVE is not None:
+        if plan.clip is None:
+            lo, hi = 0.0, 0.0
+        else:
+            lo, hi = plan.clip
+        _NATIVE.correlate(
+            src,
+            src_row0,
+            out,
+            out_row0,
+            start,
+            stop,
+            plan.height,
+            plan.width,
+            plan.channels,
+            _TYPE_CODES[plan.out_dtype],
+            plan.terms,
+            plan.compute_dtype == np.float64,
+            plan.offset,
+            _HALF_UP if plan.rounding == "half_up" else _RINT,
+            lo,
+            hi,
+            plan.tie_nudge,
+        )
+        return
+    _numpy_rows(src, src_row0, out, out_row0, start, stop, plan)
 
 
-def _convolve_strips(
-    strip_rows: Callable[[int], np.ndarray],
+def _numpy_rows(
+    src: np.ndarray,
+    src_row0: int,
     out: np.ndarray,
+    out_row0: int,
     start: int,
     stop: int,
     plan: BandPlan,
-    out_start: int = 0,
 ) -> None:
-    """Run the strip loop; ``strip_rows(r0)`` gives the padded rows of the strip at ``r0``."""
-    s = plan.strip_rows
-    if start % s:
-        raise ValueError(f"start must be a multiple of strip_rows={s}, got {start}")
-    kernel = _STRIP_KERNELS[plan.method]
-    for r0 in range(start, stop, s):
-        result = kernel(strip_rows(r0), plan)
-        _finish(result, plan)
-        _store(out[r0 - out_start : min(r0 + s, stop) - out_start], result, plan)
+    """Compute rows with NumPy: the native kernel's operations, chunk by chunk of rows."""
+    h, wc, c = plan.height, plan.width * plan.channels, plan.channels
+    ry, rx = plan.r_y, plan.r_x
+    ct = plan.compute_dtype
+    image = src.reshape(-1, plan.width, c)
+    rows_out = out.reshape(-1, wc)
+    # symmetry is judged on the float64 taps, as the native kernel judges it
+    taps = [(_taps(y, ct), _taps(x, ct)) for y, x in plan.terms]
+    for y0 in range(start, stop, _NUMPY_CHUNK_ROWS):
+        y1 = min(y0 + _NUMPY_CHUNK_ROWS, stop)
+        first, last = source_rows(plan, y0, y1)
+        block = image[first - src_row0 : last - src_row0].astype(ct)
+        padded = np.pad(block, ((0, 0), (rx, rx), (0, 0)), mode="edge").reshape(len(block), -1)
+        pick = np.clip(np.arange(y0 - ry, y1 + ry), 0, h - 1) - first
+        total: np.ndarray | None = None
+        for g_y, g_x in taps:
+            across = _pass(_columns(padded, c, wc), g_x, fold=True)
+            down = _pass(_rows(across[pick], y1 - y0), g_y, fold=False)
+            total = down if total is None else np.add(total, down, out=total)
+        assert total is not None
+        rows_out[y0 - out_row0 : y1 - out_row0] = _finish(total, plan)
 
 
-def band_padded_rows(image: np.ndarray, plan: BandPlan, start: int, stop: int) -> np.ndarray:
-    """Return the padded rows band ``[start, stop)`` reads: its strips plus the halo."""
-    s = plan.strip_rows
-    end = start + -(-(stop - start) // s) * s + 2 * plan.r_y
-    buffer = np.empty((end - start, *plan.padded_shape[1:]), dtype=plan.out_dtype)
-    pad_edge_rows(image, plan, start, buffer)
-    return buffer
+def _taps(g: np.ndarray, ct: np.dtype) -> tuple[np.ndarray, bool]:
+    return g.astype(ct), bool((g == g[::-1]).all())
 
 
-def convolve_shipped_band(
-    padded_rows: np.ndarray, start: int, stop: int, plan: BandPlan
-) -> tuple[int, np.ndarray]:
-    """Remote task: convolve a band shipped with its halo; return ``(start, rows)``."""
-    out = np.empty((stop - start, plan.width, plan.channels), dtype=plan.out_dtype)
-    convolve_band(padded_rows, out, start, stop, plan, padded_start=start, out_start=start)
-    return start, out
+def _columns(padded: np.ndarray, c: int, n: int) -> Callable[[int], np.ndarray]:
+    """Tap ``j`` of the horizontal pass: the samples ``j`` pixels right of each output's first."""
+    return lambda j: padded[:, j * c : j * c + n]
 
 
-def convolve_band_from_image(
-    image: np.ndarray, out: np.ndarray, start: int, stop: int, plan: BandPlan
-) -> None:
-    """Convolve rows ``[start, stop)`` straight from the unpadded image.
+def _rows(rows: np.ndarray, n: int) -> Callable[[int], np.ndarray]:
+    """Tap ``j`` of the vertical pass: the rows ``j`` below each output's first."""
+    return lambda j: rows[j : j + n]
 
-    The shared-memory path: each strip's padded rows are written by
-    :func:`pad_edge_rows` directly into one reused buffer of the compute dtype,
-    so padding and the conversion to float are a single pass and no padded copy
-    of the image is made. The buffer holds exactly the values a padded array
-    would, so the result is byte-identical to :func:`convolve_band`'s.
+
+def _pass(
+    take: Callable[[int], np.ndarray], taps: tuple[np.ndarray, bool], *, fold: bool
+) -> np.ndarray:
+    """``Σ_j g[j]·take(j)`` in the native kernel's order.
+
+    The horizontal pass folds symmetric taps (``g[r+k]·(a + b)``); the vertical
+    pass never does (it sums the taps in order), as the native kernel does.
     """
-    rows = np.empty((plan.strip_rows + 2 * plan.r_y, *plan.padded_shape[1:]), plan.compute_dtype)
+    g, symmetric = taps
+    r = len(g) // 2
+    if fold and symmetric:
+        acc = g[r] * take(r)
+        for k in range(1, r + 1):
+            pair = take(r - k) + take(r + k)
+            pair *= g[r + k]
+            acc += pair
+        return acc
+    acc = g[0] * take(0)
+    for j in range(1, 2 * r + 1):
+        acc += g[j] * take(j)
+    return acc
 
-    def strip_rows(r0: int) -> np.ndarray:
-        pad_edge_rows(image, plan, r0, rows)
-        return rows
 
-    _convolve_strips(strip_rows, out, start, stop, plan)
+def _finish(total: np.ndarray, plan: BandPlan) -> np.ndarray:
+    """Offset, round and clip as the native kernel does; return values of the output dtype."""
+    ct = plan.compute_dtype.type
+    if plan.offset:
+        total += ct(plan.offset)
+    if plan.rounding == "half_up":
+        total += ct(0.5)
+        total += ct(plan.tie_nudge)
+        np.floor(total, out=total)
+    elif plan.rounding == "rint":
+        np.rint(total, out=total)
+    if plan.clip is not None:
+        np.clip(total, ct(plan.clip[0]), ct(plan.clip[1]), out=total)
+    return total.astype(plan.out_dtype)

@@ -13,12 +13,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["MAX_KERNEL_SIZE", "DEFAULT_SIGMA", "gaussian_kernel", "gaussian_kernel_1d"]
+__all__ = ["DEFAULT_SIGMA", "gaussian_kernel", "gaussian_kernel_1d"]
 
 #: Pillow's ``GaussianBlur`` default standard deviation.
 DEFAULT_SIGMA = 2.0
-#: The largest kernel side accepted (covers ±3σ up to σ ≈ 1666).
-MAX_KERNEL_SIZE = 10_001
+#: Tails of more taps than this are summed in closed form (see _tail_sum).
+_EXPLICIT_TAIL_TAPS = 1 << 22
 
 
 class KernelSpec(NamedTuple):
@@ -29,11 +29,18 @@ class KernelSpec(NamedTuple):
     sigma_x: float
     sigma_y: float
 
-    def factors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return the normalised 1-D factors ``(g_y, g_x)`` in float64."""
+    def factors(self, shape: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return the normalised 1-D factors ``(g_y, g_x)`` in float64.
+
+        With the image's ``shape``, taps farther from the centre than the image
+        is long are folded into the outermost tap that still reads a distinct
+        sample (with edge replication they all read the edge sample): the same
+        result, and a kernel of any size costs no more than twice the image.
+        """
+        height, width = (None, None) if shape is None else (int(shape[0]), int(shape[1]))
         return (
-            _factor(self.size_y, self.sigma_y),
-            _factor(self.size_x, self.sigma_x),
+            _factor(self.size_y, self.sigma_y, height),
+            _factor(self.size_x, self.sigma_x, width),
         )
 
     @property
@@ -60,8 +67,6 @@ def _check_size(name: str, value: object, whole: object) -> int:
     size = int(value)
     if size < 1 or size % 2 == 0:
         raise ValueError(f"{name} must be an odd positive int, {_got(value, whole)}")
-    if size > MAX_KERNEL_SIZE:
-        raise ValueError(f"{name} must be at most {MAX_KERNEL_SIZE}, {_got(value, whole)}")
     return size
 
 
@@ -90,13 +95,7 @@ def _pair(name: str, value: object) -> tuple[object, object]:
 
 def _size_for(sigma: float) -> int:
     """Odd side covering ±3σ; 1 for ``sigma == 0``."""
-    size = 2 * math.ceil(3 * sigma) + 1
-    if size > MAX_KERNEL_SIZE:
-        raise ValueError(
-            f"sigma={sigma!r} needs a kernel of {size} pixels, more than the maximum "
-            f"{MAX_KERNEL_SIZE}; pass a smaller size explicitly"
-        )
-    return size
+    return 2 * math.ceil(3 * sigma) + 1
 
 
 def resolve_kernel(
@@ -134,15 +133,55 @@ def resolve_kernel(
     return KernelSpec(size_x, size_y, sigma_x, sigma_y)
 
 
-def _factor(size: int, sigma: float) -> np.ndarray:
-    if sigma == 0 or size == 1:
-        return np.ones(1)
-    r = size // 2
-    x = np.arange(-r, r + 1, dtype=np.float64)
+def _gauss(x: np.ndarray, sigma: float) -> np.ndarray:
     # (x / σ)² rather than x² / (2σ²): a tiny σ (say 1e-200) must give a delta,
     # not 0/0; overflowing squares are exp(-inf) = 0, as they should be.
     with np.errstate(over="ignore"):
-        g = np.exp(-0.5 * (x / sigma) ** 2)
+        return np.exp(-0.5 * (x / sigma) ** 2)
+
+
+def _tail_sum(a: int, b: int, sigma: float) -> float:
+    """``Σ exp(-x²/(2σ²))`` for ``x = a … b`` (``0 <= a <= b``).
+
+    Summed term by term (in chunks) up to a few million terms. Longer tails
+    only occur for σ above ~10⁶, where the Euler–Maclaurin formula with two
+    correction terms is exact to far below float64 rounding (the next term is
+    of order σ⁻⁶ of the sum).
+    """
+    if b - a + 1 <= _EXPLICIT_TAIL_TAPS:
+        chunk = 1 << 20
+        return float(
+            sum(
+                _gauss(np.arange(lo, min(lo + chunk, b + 1), dtype=np.float64), sigma).sum()
+                for lo in range(a, b + 1, chunk)
+            )
+        )
+    s2 = sigma * math.sqrt(2)
+    integral = sigma * math.sqrt(math.pi / 2) * (math.erfc(a / s2) - math.erfc(b / s2))
+
+    def f(x: float) -> float:
+        return math.exp(-0.5 * (x / sigma) ** 2)
+
+    def d1(x: float) -> float:
+        return -x / sigma**2 * f(x)
+
+    def d3(x: float) -> float:
+        return (3 * x / sigma**4 - x**3 / sigma**6) * f(x)
+
+    return integral + (f(a) + f(b)) / 2 + (d1(b) - d1(a)) / 12 - (d3(b) - d3(a)) / 720
+
+
+def _factor(size: int, sigma: float, length: int | None = None) -> np.ndarray:
+    """Normalised 1-D Gaussian of ``size`` taps, folded to ``2·length - 1`` taps if longer."""
+    if sigma == 0 or size == 1:
+        return np.ones(1)
+    r = size // 2
+    keep = r if length is None else min(r, max(length - 1, 0))
+    g = _gauss(np.arange(-keep, keep + 1, dtype=np.float64), sigma)
+    if keep < r:  # every tap beyond ±keep reads the edge sample: add it to the edge tap
+        tail = _tail_sum(keep + 1, r, sigma)
+        g[0] += tail
+        g[-1] += tail
     return g / g.sum()
 
 
@@ -196,7 +235,7 @@ def gaussian_kernel(
     TypeError
         If ``size`` is not an int (``bool`` is rejected) or ``sigma`` not a number.
     ValueError
-        If ``size`` is even, non-positive or too large, or ``sigma`` is not a
+        If ``size`` is even or non-positive, or ``sigma`` is not a
         finite number ``> 0``.
 
     Examples
@@ -220,7 +259,7 @@ def check_number(name: str, value: object) -> float:
 
 
 def check_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
-    """Validate a 2-D kernel: finite real numbers, odd sides, at most ``MAX_KERNEL_SIZE``.
+    """Validate a 2-D kernel: finite real numbers, odd sides.
 
     Returns
     -------
@@ -240,8 +279,6 @@ def check_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
     rows, cols = k.shape
     if rows % 2 == 0 or cols % 2 == 0 or rows == 0 or cols == 0:
         raise ValueError(f"{name} sides must be odd, got shape {k.shape}")
-    if max(rows, cols) > MAX_KERNEL_SIZE:
-        raise ValueError(f"{name} sides must be at most {MAX_KERNEL_SIZE}, got shape {k.shape}")
     k = k.astype(np.float64)
     if not np.isfinite(k).all():
         raise ValueError(f"{name} must hold finite numbers, got {kernel!r}")

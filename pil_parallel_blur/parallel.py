@@ -4,14 +4,17 @@ Data flows one way: image array → padded rows → bands → output array. Wher
 the padded rows and the output live depends on the kind of joblib backend:
 
 * in-process (``n_jobs=1``, small images, joblib's ``sequential``): plain arrays;
-* threads (``threading``): each strip's padded rows are made straight from the
-  shared image into a small float buffer; bands write the shared output in place;
-* processes (``loky``, ``multiprocessing``, …): the padded image and the output
-  are ``.npy`` files in a private temporary folder (mode 0700). The padded image
-  is written once, uncompressed, straight into its file; workers map it
-  read-only and write their bands into the output file mapped ``r+``. Nothing
-  large is pickled either way, and the folder is removed in a ``finally``;
-* remote (Dask): each band travels with its halo and returns its rows.
+* threads (``threading``): bands read the shared image and write the shared
+  output in place;
+* processes (``loky``, ``multiprocessing``, …): the image and the output are
+  ``.npy`` files in a private temporary folder (mode 0700). The image is written
+  once, uncompressed; workers map it read-only and write their bands into the
+  output file mapped ``r+``. Nothing large is pickled either way, and the folder
+  is removed in a ``finally``;
+* remote (Dask): each band travels with the rows it reads and returns its rows.
+
+Every path hands its bands to :func:`engine.correlate_rows`, which replicates
+the borders itself: no padded copy of the image is made anywhere.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -35,14 +37,7 @@ import joblib.parallel
 import numpy as np
 from joblib.parallel import BACKENDS, get_active_backend
 
-from .engine import (
-    BandPlan,
-    band_padded_rows,
-    convolve_band,
-    convolve_band_from_image,
-    convolve_shipped_band,
-    pad_edge_rows,
-)
+from .engine import BandPlan, correlate_rows, source_rows
 
 __all__ = ["ParallelSettings", "Progress", "run_plan"]
 
@@ -135,52 +130,12 @@ def _context_backend() -> object | None:
 
 
 def default_backend() -> str:
-    """Our backend when neither the call nor ``parallel_config`` names one.
+    """Our backend when neither the call nor ``parallel_config`` names one: threads.
 
-    Threads: NumPy and BLAS release the GIL, there is no dump and no worker
-    start-up (docs/benchmarks.md has the measurements). Threads need BLAS held
-    to one thread each, which takes threadpoolctl; without it, loky processes.
+    The engine releases the GIL and uses no BLAS, so threads share the image
+    with no dump and no worker start-up (docs/benchmarks.md has the figures).
     """
-    return "threading" if _threadpoolctl() is not None else "loky"
-
-
-def _threadpoolctl() -> object | None:
-    try:
-        import threadpoolctl
-    except ImportError:
-        return None
-    return threadpoolctl
-
-
-_CONTROLLER: object | None = None
-_CONTROLLER_LOCK = threading.Lock()
-
-
-def _blas_controller() -> object | None:
-    """Return the process's one ``ThreadpoolController``, made on first use.
-
-    Building one scans every loaded library (0.3 ms); entering its ``limit``
-    afterwards costs 0.01 ms.
-    """
-    global _CONTROLLER
-    tpc = _threadpoolctl()
-    if tpc is None:
-        return None
-    with _CONTROLLER_LOCK:
-        if _CONTROLLER is None:
-            _CONTROLLER = tpc.ThreadpoolController()  # type: ignore[attr-defined]
-        return _CONTROLLER
-
-
-@contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Hold BLAS to one thread (our workers are the parallelism), if threadpoolctl is there."""
-    controller = _blas_controller()
-    if controller is None:
-        yield
-        return
-    with controller.limit(limits=1, user_api="blas"):  # type: ignore[attr-defined]
-        yield
+    return "threading"
 
 
 def _resolve_backend(name: str | None) -> tuple[str | object, object, int | None]:
@@ -251,12 +206,12 @@ def make_private_folder(root: str) -> Path:
 
 
 def _band_from_files(
-    padded_path: str, out_path: str, start: int, stop: int, plan: BandPlan
+    image_path: str, out_path: str, start: int, stop: int, plan: BandPlan
 ) -> None:
-    """Worker task of the process path: map the files, convolve one band."""
-    padded = np.load(padded_path, mmap_mode="r")
+    """Worker task of the process path: map the files, compute one band."""
+    image = np.load(image_path, mmap_mode="r")
     out = np.load(out_path, mmap_mode="r+")
-    convolve_band(padded, out, start, stop, plan)
+    correlate_rows(image, 0, out, 0, start, stop, plan)
     out.flush()
 
 
@@ -369,41 +324,33 @@ def _run_in_memory(
 ) -> np.ndarray:
     """In-process and thread paths: bands read the image and write ``out`` in place."""
     out = np.empty(plan.out_shape, dtype=plan.out_dtype)
-    with single_threaded_blas():
-        if runner is None:
-            convolve_band_from_image(image, out, 0, plan.height, plan)
-            _drain([None], 1, progress)
-        else:
-            bands = plan.band_bounds(n_bands)
-            tasks: list[Task] = [
-                (convolve_band_from_image, (image, out, a, b, plan)) for a, b in bands
-            ]
-            _drain(runner(tasks), len(bands), progress)
+    if runner is None:
+        correlate_rows(image, 0, out, 0, 0, plan.height, plan)
+        _drain([None], 1, progress)
+    else:
+        bands = plan.band_bounds(n_bands)
+        tasks: list[Task] = [(correlate_rows, (image, 0, out, 0, a, b, plan)) for a, b in bands]
+        _drain(runner(tasks), len(bands), progress)
     return out
 
 
-def dump_padded(image: np.ndarray, plan: BandPlan, path: str) -> None:
-    """Write the padded image once, uncompressed, as a memory-mappable ``.npy``.
+def dump_image(image: np.ndarray, path: str) -> None:
+    """Write the image once, uncompressed, as a memory-mappable ``.npy``.
 
-    Streamed in chunks of rows through one small buffer: no padded copy of the
-    whole image is ever held in memory, and plain ``write`` calls avoid the
-    page-fault cost of filling a fresh shared mapping.
+    Plain ``write`` calls of 4 MiB slices of the image's own buffer: no copy,
+    and a failing write raises its real ``OSError`` (``ENOSPC``, ``EFBIG``).
     """
-    shape = plan.padded_shape
     header = {
-        "descr": np.lib.format.dtype_to_descr(plan.out_dtype),
+        "descr": np.lib.format.dtype_to_descr(image.dtype),
         "fortran_order": False,
-        "shape": shape,
+        "shape": image.shape,
     }
-    row_bytes = shape[1] * shape[2] * plan.out_dtype.itemsize
-    chunk = max(1, (4 << 20) // max(row_bytes, 1))
-    buffer = np.empty((min(chunk, shape[0]), shape[1], shape[2]), dtype=plan.out_dtype)
+    data = np.ascontiguousarray(image).reshape(-1).view(np.uint8)
+    step = 4 << 20
     with open(path, "wb") as f:
         np.lib.format.write_array_header_2_0(f, header)
-        for start in range(0, shape[0], chunk):
-            rows = buffer[: min(chunk, shape[0] - start)]
-            pad_edge_rows(image, plan, start, rows)
-            f.write(rows.data.cast("B"))
+        for start in range(0, len(data), step):
+            f.write(data[start : start + step].data)
 
 
 def _space_error(root: str, needed: int, error: OSError) -> OSError:
@@ -440,22 +387,22 @@ def _run_on_files(
     root: str,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    needed = int(np.prod(plan.padded_shape)) * plan.out_dtype.itemsize + image.nbytes
+    needed = 2 * image.nbytes
     try:
         folder = make_private_folder(root)
     except OSError as e:
         raise _space_error(root, needed, e) from e
     try:
-        padded_path = str(folder / "padded.npy")
+        image_path = str(folder / "image.npy")
         out_path = str(folder / "out.npy")
         try:
-            dump_padded(image, plan, padded_path)
+            dump_image(image, image_path)
             out = _create_out_file(out_path, plan)
         except OSError as e:
             raise _space_error(root, needed, e) from e
         bands = plan.band_bounds(n_bands)
         tasks: list[Task] = [
-            (_band_from_files, (padded_path, out_path, a, b, plan)) for a, b in bands
+            (_band_from_files, (image_path, out_path, a, b, plan)) for a, b in bands
         ]
         _drain(runner(tasks), len(bands), progress)
         if os.name == "nt":  # an open mapping would keep the file from being removed
@@ -473,16 +420,16 @@ def _run_remote(
     n_bands: int,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """Workers on other machines (Dask): each band travels with its halo (SPEC §6.7).
+    """Workers on other machines (Dask): each band travels with the rows it reads.
 
-    Padded bands are made lazily, as joblib dispatches them, and each task
-    returns its rows, which the parent writes into the output.
+    Each task gets the image rows of :func:`engine.source_rows` (a slice of the
+    image, sent as it is dispatched) and returns its output rows, which the
+    parent writes into the output.
     """
     out = np.empty(plan.out_shape, dtype=plan.out_dtype)
     bands = plan.band_bounds(n_bands)
     tasks = (
-        (convolve_shipped_band, (band_padded_rows(image, plan, a, b), a, b, plan))
-        for a, b in bands
+        (_shipped_band, (image[slice(*source_rows(plan, a, b))], a, b, plan)) for a, b in bands
     )
     for done, result in enumerate(runner(tasks), start=1):
         start, rows = cast(tuple[int, np.ndarray], result)
@@ -492,16 +439,38 @@ def _run_remote(
     return out
 
 
+def _shipped_band(
+    rows: np.ndarray, start: int, stop: int, plan: BandPlan
+) -> tuple[int, np.ndarray]:
+    """Remote task: compute a band from the image rows shipped with it; return its rows."""
+    out = np.empty((stop - start, plan.width, plan.channels), dtype=plan.out_dtype)
+    first = source_rows(plan, start, stop)[0]
+    correlate_rows(np.ascontiguousarray(rows), first, out, start, start, stop, plan)
+    return start, out
+
+
+def band_count(plan: BandPlan, workers: int) -> int:
+    """How many bands to cut for ``workers``: ``BANDS_PER_WORKER`` each, fewer for tall kernels.
+
+    Each band filters the ``2·r_y`` rows it shares with its neighbours again, so
+    bands are kept at least ``8·r_y`` rows high (at most 25 % extra
+    horizontal work), but never fewer than the workers.
+    """
+    wanted = workers * BANDS_PER_WORKER
+    by_halo = plan.height // max(1, 8 * plan.r_y)
+    return max(min(wanted, by_halo), min(workers, plan.height))
+
+
 def estimated_seconds(plan: BandPlan) -> float:
     """In-process time of ``plan`` on one core, from the measured cost per sample.
 
-    uint8 through the ``gemm`` kernel on the development machine (docs/benchmarks.md):
-    about ``1.9 + 0.11·r`` ns per output sample for a kernel of radius ``r``; wider
-    types cost about twice that.
+    The native engine in float32 on the development machine (docs/benchmarks.md):
+    about ``1.2 + 0.36·r`` ns per output sample for a kernel of mean radius ``r``
+    (both passes); float64 costs about twice that, each extra term as much again.
     """
     samples = plan.height * plan.width * plan.channels
     r = (plan.r_x + plan.r_y) / 2
-    per_sample = (1.9 + 0.11 * r) * 1e-9 * (1 if plan.compute_dtype.itemsize == 4 else 2)
+    per_sample = (1.2 + 0.36 * r) * 1e-9 * plan.compute_dtype.itemsize / 4 * len(plan.terms)
     return samples * per_sample
 
 
@@ -550,9 +519,9 @@ def run_plan(
     given, is called in the caller's thread as ``progress(bands_done, bands)``.
     """
     backend_arg, backend, kind, n_jobs, workers = _resolve(settings)
-    if workers <= 1 or estimated_seconds(plan) < MIN_PARALLEL_SECONDS or plan.n_strips < 2:
+    if workers <= 1 or estimated_seconds(plan) < MIN_PARALLEL_SECONDS or plan.height < 2:
         return _run_in_memory(image, plan, None, 1, progress)
-    n_bands = workers * BANDS_PER_WORKER
+    n_bands = band_count(plan, workers)
     if _own_threads(kind, backend):
         return _run_in_memory(image, plan, thread_runner(workers), n_bands, progress)
     # bands as they finish where the backend can say so (multiprocessing cannot)

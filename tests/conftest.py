@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from pil_parallel_blur import parallel
+from pil_parallel_blur import engine, parallel
 
 
 def reference_kernel(size, sigma) -> np.ndarray:
@@ -96,3 +96,15 @@ def photo_like(height: int, width: int, channels: int = 3, seed: int = 0) -> np.
 def parallel_always(monkeypatch):
     """Make even tiny images go through the worker pool."""
     monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+
+
+@pytest.fixture(params=["native", "numpy"])
+def each_engine(request, monkeypatch):
+    """Run a test on the compiled engine and again on the NumPy fallback."""
+    if request.param == "numpy":
+        monkeypatch.setattr(engine, "_NATIVE", None)
+    else:
+        assert engine.native_module() is not None, (
+            "the compiled engine is not built here: python3 -m pip install -e ."
+        )
+    return request.param

@@ -62,13 +62,6 @@ CASES = [
         ["size", "True"],
     ),
     (
-        "filter size huge",
-        lambda: pb.ParallelGaussianFilter(size=99_999),
-        ValueError,
-        ["size", "99999", "10001"],
-    ),
-    ("filter sigma huge", lambda: pb.ParallelGaussianFilter(1e9), ValueError, ["sigma", "size"]),
-    (
         "filter size pair bad",
         lambda: pb.ParallelGaussianFilter(size=(3, 4)),
         ValueError,
@@ -150,12 +143,6 @@ CASES = [
     ("kfilter inf", lambda: pb.ParallelKernelFilter([[INF]]), ValueError, ["kernel", "finite"]),
     ("kfilter str", lambda: pb.ParallelKernelFilter([["a"]]), TypeError, ["kernel"]),
     ("kfilter bool kernel", lambda: pb.ParallelKernelFilter(True), TypeError, ["kernel", "True"]),
-    (
-        "kfilter huge",
-        lambda: pb.ParallelKernelFilter(np.ones((1, 10_003))),
-        ValueError,
-        ["kernel", "10001"],
-    ),
     ("kfilter scale 0", lambda: pb.ParallelKernelFilter([[1]], 0), ValueError, ["scale", "0"]),
     (
         "kfilter scale nan",

@@ -123,7 +123,7 @@ def test_full_temp_folder_says_where_to_go(tmp_path, monkeypatch):
     def full(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(parallel, "dump_padded", full)
+    monkeypatch.setattr(parallel, "dump_image", full)
     with pytest.raises(OSError, match="temp_folder=.*JOBLIB_TEMP_FOLDER") as info:
         gaussian_blur(TALL, sigma=2, n_jobs=2, backend="loky", temp_folder=str(tmp_path))
     assert "No space left" in str(info.value) and str(tmp_path) in str(info.value)

@@ -1,3 +1,4 @@
+import inspect
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,9 @@ def test_public_names_are_typed_and_documented():
     for name in pkg.__all__:
         obj = getattr(pkg, name)
         if callable(obj):
-            assert obj.__doc__ and "Parameters" in obj.__doc__, name
+            assert obj.__doc__, name
+            if inspect.signature(obj).parameters:
+                assert "Parameters" in obj.__doc__, name
 
 
 def test_mypy_clean():

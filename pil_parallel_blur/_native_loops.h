@@ -1,0 +1,362 @@
+/* The loops of the native engine, instantiated by _native.c once per
+ * (compute type T, SIMD level).  Included with these macros defined:
+ *
+ *   T      float or double          (the compute type)
+ *   TS     f or d                   (its suffix in function names)
+ *   RINT   rintf or rint            (round half to even, current mode)
+ *   FLOOR  floorf or floor
+ *   LEVEL  baseline, avx2, avx512   (suffix of the SIMD level)
+ *   VB     vector bytes: 16, 32, 64
+ *
+ * Determinism: every output sample is computed by the same sequence of IEEE
+ * operations in every lane of every vector width and in the scalar tails:
+ *
+ *   horizontal  h = g[r]·s[x];  h = h + g[r+k]·(s[x-kC] + s[x+kC])   k = 1..r
+ *               (or h = g[0]·s[x-rC]; h = h + g[j]·s[x+(j-r)C] for asymmetric taps)
+ *   vertical    v = g[0]·h[y-r]; v = v + g[j]·h[y-r+j]   j = 1..2r
+ *   terms       total = V_0; total = total + V_t
+ *
+ * and the file is compiled with -ffp-contract=off, so no level fuses a
+ * multiply and an add that another does not.
+ */
+
+#define CAT_(a, b, c) a##_##b##_##c
+#define CAT(a, b, c) CAT_(a, b, c)
+#define FN(name) CAT(name, TS, LEVEL)
+
+typedef T FN(vec) __attribute__((vector_size(VB), aligned(sizeof(T)), may_alias));
+#define V FN(vec)
+#define L ((long)(VB / sizeof(T)))
+#define LD(p) (*(const V *)(p))
+#define ST(p, v) (*(V *)(p) = (v))
+
+/* One row: dst[x] = Σ_j g[j]·src[x + (j - r)·C] for x in [0, n).
+ * src must be readable from src[-r·C] to src[n - 1 + r·C]. */
+static void FN(hpass)(const T *restrict src, T *restrict dst, long n, long C,
+                      const T *restrict g, int r, int sym)
+{
+    long x = 0;
+    for (; x + 4 * L <= n; x += 4 * L) {
+        const T *s = src + x;
+        V a0, a1, a2, a3;
+        if (sym) {
+            const T g0 = g[r];
+            a0 = g0 * LD(s);
+            a1 = g0 * LD(s + L);
+            a2 = g0 * LD(s + 2 * L);
+            a3 = g0 * LD(s + 3 * L);
+            for (int k = 1; k <= r; k++) {
+                const T gk = g[r + k];
+                const T *lo = s - k * C, *hi = s + k * C;
+                a0 = a0 + gk * (LD(lo) + LD(hi));
+                a1 = a1 + gk * (LD(lo + L) + LD(hi + L));
+                a2 = a2 + gk * (LD(lo + 2 * L) + LD(hi + 2 * L));
+                a3 = a3 + gk * (LD(lo + 3 * L) + LD(hi + 3 * L));
+            }
+        } else {
+            const T *p = s - (long)r * C;
+            a0 = g[0] * LD(p);
+            a1 = g[0] * LD(p + L);
+            a2 = g[0] * LD(p + 2 * L);
+            a3 = g[0] * LD(p + 3 * L);
+            for (int j = 1; j <= 2 * r; j++) {
+                const T gj = g[j];
+                const T *q = p + j * C;
+                a0 = a0 + gj * LD(q);
+                a1 = a1 + gj * LD(q + L);
+                a2 = a2 + gj * LD(q + 2 * L);
+                a3 = a3 + gj * LD(q + 3 * L);
+            }
+        }
+        ST(dst + x, a0);
+        ST(dst + x + L, a1);
+        ST(dst + x + 2 * L, a2);
+        ST(dst + x + 3 * L, a3);
+    }
+    for (; x < n; x++) {
+        const T *s = src + x;
+        T a;
+        if (sym) {
+            a = g[r] * s[0];
+            for (int k = 1; k <= r; k++)
+                a = a + g[r + k] * (s[-k * C] + s[k * C]);
+        } else {
+            const T *p = s - (long)r * C;
+            a = g[0] * p[0];
+            for (int j = 1; j <= 2 * r; j++)
+                a = a + g[j] * p[j * C];
+        }
+        dst[x] = a;
+    }
+}
+
+/* Vertical pass for output rows i .. i+M-1 of a chunk, M = 4 (or 1):
+ * dst[m][x] (+)= Σ_j g[j]·src[i + m + j][x], j = 0..2r, in increasing j.
+ * Each source row is loaded once for the M rows (the taps are not folded:
+ * that costs no more additions, and it is loads that bound this pass). */
+#define VACC(m, v, j, p) a##m##v = a##m##v + g[j] * LD((p) + v * L)
+static void FN(vpass4)(const T *const *src, T *const *dst, long n, const T *restrict g, int r,
+                       int add)
+{
+    const int last = 2 * r;
+    long x = 0;
+    for (; x + 2 * L <= n; x += 2 * L) {
+        V a00 = g[0] * LD(src[0] + x), a01 = g[0] * LD(src[0] + x + L);
+        V a10 = g[0] * LD(src[1] + x), a11 = g[0] * LD(src[1] + x + L);
+        V a20 = g[0] * LD(src[2] + x), a21 = g[0] * LD(src[2] + x + L);
+        V a30 = g[0] * LD(src[3] + x), a31 = g[0] * LD(src[3] + x + L);
+        /* source row q feeds output m with tap j = q - m: a ramp where the
+         * later outputs have not started, a steady part, a ramp where the
+         * earlier ones are done */
+        int q = 1;
+        for (; q <= 3 && q <= last; q++) {
+            const T *p = src[q] + x;
+            VACC(0, 0, q, p); VACC(0, 1, q, p);
+            if (q >= 2) { VACC(1, 0, q - 1, p); VACC(1, 1, q - 1, p); }
+            if (q >= 3) { VACC(2, 0, q - 2, p); VACC(2, 1, q - 2, p); }
+        }
+        for (; q <= last; q++) {
+            const T *p = src[q] + x;
+            VACC(0, 0, q, p); VACC(0, 1, q, p);
+            VACC(1, 0, q - 1, p); VACC(1, 1, q - 1, p);
+            VACC(2, 0, q - 2, p); VACC(2, 1, q - 2, p);
+            VACC(3, 0, q - 3, p); VACC(3, 1, q - 3, p);
+        }
+        for (; q <= last + 3; q++) {
+            const T *p = src[q] + x;
+            if (q - 1 >= 1 && q - 1 <= last) { VACC(1, 0, q - 1, p); VACC(1, 1, q - 1, p); }
+            if (q - 2 >= 1 && q - 2 <= last) { VACC(2, 0, q - 2, p); VACC(2, 1, q - 2, p); }
+            if (q - 3 >= 1 && q - 3 <= last) { VACC(3, 0, q - 3, p); VACC(3, 1, q - 3, p); }
+        }
+        if (add) {
+            a00 = LD(dst[0] + x) + a00; a01 = LD(dst[0] + x + L) + a01;
+            a10 = LD(dst[1] + x) + a10; a11 = LD(dst[1] + x + L) + a11;
+            a20 = LD(dst[2] + x) + a20; a21 = LD(dst[2] + x + L) + a21;
+            a30 = LD(dst[3] + x) + a30; a31 = LD(dst[3] + x + L) + a31;
+        }
+        ST(dst[0] + x, a00); ST(dst[0] + x + L, a01);
+        ST(dst[1] + x, a10); ST(dst[1] + x + L, a11);
+        ST(dst[2] + x, a20); ST(dst[2] + x + L, a21);
+        ST(dst[3] + x, a30); ST(dst[3] + x + L, a31);
+    }
+    for (; x < n; x++)
+        for (int m = 0; m < 4; m++) {
+            T a = g[0] * src[m][x];
+            for (int j = 1; j <= last; j++) a = a + g[j] * src[m + j][x];
+            dst[m][x] = add ? dst[m][x] + a : a;
+        }
+}
+#undef VACC
+
+static void FN(vpass1)(const T *const *src, T *restrict dst, long n, const T *restrict g, int r,
+                       int add)
+{
+    const int last = 2 * r;
+    long x = 0;
+    for (; x + 4 * L <= n; x += 4 * L) {
+        V a0 = g[0] * LD(src[0] + x), a1 = g[0] * LD(src[0] + x + L);
+        V a2 = g[0] * LD(src[0] + x + 2 * L), a3 = g[0] * LD(src[0] + x + 3 * L);
+        for (int j = 1; j <= last; j++) {
+            const T *p = src[j] + x;
+            a0 = a0 + g[j] * LD(p);
+            a1 = a1 + g[j] * LD(p + L);
+            a2 = a2 + g[j] * LD(p + 2 * L);
+            a3 = a3 + g[j] * LD(p + 3 * L);
+        }
+        if (add) {
+            a0 = LD(dst + x) + a0;
+            a1 = LD(dst + x + L) + a1;
+            a2 = LD(dst + x + 2 * L) + a2;
+            a3 = LD(dst + x + 3 * L) + a3;
+        }
+        ST(dst + x, a0);
+        ST(dst + x + L, a1);
+        ST(dst + x + 2 * L, a2);
+        ST(dst + x + 3 * L, a3);
+    }
+    for (; x < n; x++) {
+        T a = g[0] * src[0][x];
+        for (int j = 1; j <= last; j++) a = a + g[j] * src[j][x];
+        dst[x] = add ? dst[x] + a : a;
+    }
+}
+
+/* Convert n samples of the input type to T. */
+static void FN(load_row)(int type, const void *restrict src, T *restrict dst, long n)
+{
+#define LOAD_AS(ctype)                                   \
+    {                                                    \
+        const ctype *s = (const ctype *)src;             \
+        for (long i = 0; i < n; i++) dst[i] = (T)s[i];   \
+    }                                                    \
+    break;
+    switch (type) {
+    case PPB_U8: LOAD_AS(uint8_t)
+    case PPB_I8: LOAD_AS(int8_t)
+    case PPB_U16: LOAD_AS(uint16_t)
+    case PPB_I16: LOAD_AS(int16_t)
+    case PPB_U32: LOAD_AS(uint32_t)
+    case PPB_I32: LOAD_AS(int32_t)
+    case PPB_U64: LOAD_AS(uint64_t)
+    case PPB_I64: LOAD_AS(int64_t)
+    case PPB_F32: LOAD_AS(float)
+    case PPB_F64: LOAD_AS(double)
+    }
+#undef LOAD_AS
+}
+
+/* Offset, round, clip and store n results in the output type. */
+static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, long n,
+                          const struct ppb_finish *f)
+{
+    const T offset = (T)f->offset, nudge = (T)f->nudge, half = (T)0.5;
+    const T lo = (T)f->lo, hi = (T)f->hi;
+    const int has_offset = f->offset != 0;
+#define STORE_INT(ctype)                                                  \
+    {                                                                     \
+        ctype *d = (ctype *)dst;                                          \
+        if (f->rounding == PPB_HALF_UP) {                                 \
+            for (long i = 0; i < n; i++) {                                \
+                T v = has_offset ? acc[i] + offset : acc[i];              \
+                v = FLOOR((v + half) + nudge);                            \
+                v = v < lo ? lo : v;                                      \
+                v = v > hi ? hi : v;                                      \
+                d[i] = (ctype)v;                                          \
+            }                                                             \
+        } else {                                                          \
+            for (long i = 0; i < n; i++) {                                \
+                T v = has_offset ? acc[i] + offset : acc[i];              \
+                v = RINT(v);                                              \
+                v = v < lo ? lo : v;                                      \
+                v = v > hi ? hi : v;                                      \
+                d[i] = (ctype)v;                                          \
+            }                                                             \
+        }                                                                 \
+    }                                                                     \
+    break;
+#define STORE_FLOAT(ctype)                                                \
+    {                                                                     \
+        ctype *d = (ctype *)dst;                                          \
+        for (long i = 0; i < n; i++)                                      \
+            d[i] = (ctype)(has_offset ? acc[i] + offset : acc[i]);        \
+    }                                                                     \
+    break;
+    switch (type) {
+    case PPB_U8: STORE_INT(uint8_t)
+    case PPB_I8: STORE_INT(int8_t)
+    case PPB_U16: STORE_INT(uint16_t)
+    case PPB_I16: STORE_INT(int16_t)
+    case PPB_U32: STORE_INT(uint32_t)
+    case PPB_I32: STORE_INT(int32_t)
+    case PPB_U64: STORE_INT(uint64_t)
+    case PPB_I64: STORE_INT(int64_t)
+    case PPB_F32: STORE_FLOAT(float)
+    case PPB_F64: STORE_FLOAT(double)
+    }
+#undef STORE_INT
+#undef STORE_FLOAT
+}
+
+static inline long FN(clamp)(long v, long hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
+
+/* Correlate output rows [start, stop) (see struct ppb_job).  Returns 0, or -1
+ * when memory runs out.  Runs without the GIL: touches no Python object. */
+static int FN(band)(const struct ppb_job *job)
+{
+    const long H = job->height, WC = job->width * job->channels, C = job->channels;
+    const int ry = job->ry, rx = job->rx, nt = job->n_terms;
+    const long isz = job->itemsize;
+    /* output rows per chunk: each chunk reuses the horizontal rows it shares
+     * with the previous one through a ring of NS rows */
+    const long R = ry < 16 ? 32 : (ry < 128 ? 2 * (long)ry : 256);
+    long NS = R + 2L * ry;
+    if (NS > H) NS = H;
+    /* columns per tile: the tile's NS ring rows stay in the L2 cache.  The ring
+     * is stored tile by tile (ring[term][tile][slot][TW]), so that the rows the
+     * vertical pass walks through are contiguous. */
+    long TW = (256L * 1024) / (NS * (long)sizeof(T));
+    TW = TW < 64 ? 64 : TW - TW % 32;
+    if (TW > WC) TW = WC;
+    const long n_tiles = (WC + TW - 1) / TW;
+    const size_t tile_size = (size_t)NS * (size_t)TW, term_size = (size_t)n_tiles * tile_size;
+    const long margin = (long)rx * C;
+
+    T *taps = malloc(sizeof(T) * (size_t)nt * (2 * (size_t)ry + 1 + 2 * (size_t)rx + 1));
+    T *ring = malloc(sizeof(T) * (size_t)nt * term_size);
+    T *row = malloc(sizeof(T) * (size_t)(WC + 2 * margin));
+    T *acc = malloc(sizeof(T) * 4 * (size_t)TW);
+    T *accs[4] = {acc, acc + TW, acc + 2 * TW, acc + 3 * TW};
+    const T **ptrs = malloc(sizeof(T *) * (2 * (size_t)ry + 4));
+    size_t *slot = malloc(sizeof(size_t) * ((size_t)R + 2 * (size_t)ry));
+    int status = 0;
+    if (!taps || !ring || !row || !acc || !ptrs || !slot) {
+        status = -1;
+        goto done;
+    }
+    T *gy = taps, *gx = taps + (size_t)nt * (2 * ry + 1);
+    for (int t = 0; t < nt; t++) {
+        for (int j = 0; j <= 2 * ry; j++) gy[t * (2 * ry + 1) + j] = (T)job->gy[t][j];
+        for (int j = 0; j <= 2 * rx; j++) gx[t * (2 * rx + 1) + j] = (T)job->gx[t][j];
+    }
+    const char *src = (const char *)job->src;
+    char *out = (char *)job->out;
+    long have = -1; /* source rows up to `have` (and from the chunk's first) are in the ring */
+    for (long y0 = job->start; y0 < job->stop; y0 += R) {
+        const long y1 = y0 + R < job->stop ? y0 + R : job->stop;
+        const long lo = FN(clamp)(y0 - ry, H - 1), hi = FN(clamp)(y1 - 1 + ry, H - 1);
+        for (long s = have >= lo ? have + 1 : lo; s <= hi; s++) {
+            FN(load_row)(job->type, src + (s - job->src_row0) * WC * isz, row + margin, WC);
+            for (long m = 0; m < margin; m += C) {
+                memcpy(row + m, row + margin, sizeof(T) * (size_t)C);
+                memcpy(row + margin + WC + m, row + margin + WC - C, sizeof(T) * (size_t)C);
+            }
+            for (int t = 0; t < nt; t++)
+                for (long i = 0; i < n_tiles; i++) {
+                    const long x0 = i * TW, n = x0 + TW <= WC ? TW : WC - x0;
+                    T *dst = ring + t * term_size + i * tile_size + (size_t)(s % NS) * TW;
+                    FN(hpass)(row + margin + x0, dst, n, C, gx + t * (2 * rx + 1), rx,
+                              job->sym_x[t]);
+                }
+        }
+        have = hi;
+        /* ring offset of the horizontal row that tap k of output row y reads */
+        for (long j = 0; j < y1 - y0 + 2L * ry; j++)
+            slot[j] = (size_t)(FN(clamp)(y0 - ry + j, H - 1) % NS) * (size_t)TW;
+        for (long i = 0; i < n_tiles; i++) {
+            const long x0 = i * TW, n = x0 + TW <= WC ? TW : WC - x0;
+            for (long y = y0; y < y1;) {
+                const int m = y + 4 <= y1 ? 4 : 1;
+                for (int t = 0; t < nt; t++) {
+                    const T *base = ring + t * term_size + i * tile_size;
+                    const size_t *at = slot + (y - y0);
+                    for (int k = 0; k < 2 * ry + m; k++) ptrs[k] = base + at[k];
+                    if (m == 4)
+                        FN(vpass4)(ptrs, accs, n, gy + t * (2 * ry + 1), ry, t > 0);
+                    else
+                        FN(vpass1)(ptrs, acc, n, gy + t * (2 * ry + 1), ry, t > 0);
+                }
+                for (int i = 0; i < m; i++)
+                    FN(store_row)(job->type, accs[i],
+                                  out + ((y + i - job->out_row0) * WC + x0) * isz, n,
+                                  &job->finish);
+                y += m;
+            }
+        }
+    }
+done:
+    free(taps);
+    free(ring);
+    free(row);
+    free(acc);
+    free(ptrs);
+    free(slot);
+    return status;
+}
+
+#undef CAT_
+#undef CAT
+#undef FN
+#undef V
+#undef L
+#undef LD
+#undef ST

@@ -1,0 +1,55 @@
+"""What is installed and in use: version, engine, SIMD level, default backend, CPUs."""
+
+from __future__ import annotations
+
+import os
+
+import joblib
+
+from .engine import native_module
+from .parallel import default_backend
+
+__all__ = ["__version__", "info"]
+
+__version__ = "0.2.0"
+
+
+def usable_cpus() -> int:
+    """Return the CPUs this process may run on (its affinity mask, else ``os.cpu_count()``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def info() -> dict[str, object]:
+    """Return what the package runs with, to check that the fast path is on.
+
+    Returns
+    -------
+    dict
+        ``version``; ``native`` (bool: the compiled engine is in use);
+        ``engine`` (``"native"`` or ``"numpy"``); ``simd`` (the SIMD level the
+        native engine chose at import, ``None`` for NumPy); ``simd_levels``
+        (the levels this CPU runs); ``default_backend`` (joblib backend used
+        when neither the call nor ``joblib.parallel_config`` names one);
+        ``cpus`` (usable CPUs) and ``joblib_cpus`` (what ``n_jobs=-1`` means to
+        joblib).
+
+    Examples
+    --------
+    >>> from pil_parallel_blur import info
+    >>> sorted(info())[:4]
+    ['cpus', 'default_backend', 'engine', 'joblib_cpus']
+    """
+    native = native_module()
+    return {
+        "version": __version__,
+        "native": native is not None,
+        "engine": "native" if native is not None else "numpy",
+        "simd": native.simd_level() if native is not None else None,
+        "simd_levels": native.simd_levels() if native is not None else [],
+        "default_backend": default_backend(),
+        "cpus": usable_cpus(),
+        "joblib_cpus": joblib.cpu_count(),
+    }

@@ -1,0 +1,20 @@
+"""Build the optional compiled kernel; everything else is in pyproject.toml.
+
+``-ffp-contract=off`` keeps every SIMD level's arithmetic identical (no level
+fuses a multiply and an add that another does not). The extension is optional:
+if it cannot be built, the package installs and runs on its NumPy engine.
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "pil_parallel_blur._native",
+            sources=["pil_parallel_blur/_native.c"],
+            depends=["pil_parallel_blur/_native_level.h", "pil_parallel_blur/_native_loops.h"],
+            extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
+            optional=True,
+        )
+    ]
+)
