@@ -288,8 +288,15 @@ static int ppb_exec(PyObject *module)
         for (int i = 0; i < PPB_N_LEVELS; i++)
             if (strcmp(asked, ppb_levels[i].name) == 0) found = i;
         if (found < 0 || !ppb_supported(found)) {
-            PyErr_Format(PyExc_ImportError,
-                         "PIL_PARALLEL_BLUR_SIMD=%s is not a SIMD level this CPU runs", asked);
+            char names[64] = "";
+            for (int i = 0; i < PPB_N_LEVELS; i++)
+                if (ppb_supported(i)) {
+                    if (names[0]) strcat(names, ", ");
+                    strcat(names, ppb_levels[i].name);
+                }
+            PyErr_Format(PyExc_ValueError,
+                         "PIL_PARALLEL_BLUR_SIMD must name a SIMD level this CPU runs (%s), "
+                         "got '%s'", names, asked);
             return -1;
         }
         best = found;

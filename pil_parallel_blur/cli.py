@@ -684,11 +684,11 @@ class _VersionAction(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
         facts = info()
         engine = f"native ({facts['simd']})" if facts["native"] else "numpy (no compiled engine)"
-        parser.exit(
-            0,
+        print(
             f"{PROG} {facts['version']}: engine {engine}, default backend "
-            f"{facts['default_backend']}, {facts['cpus']} usable CPUs\n",
+            f"{facts['default_backend']}, {facts['cpus']} usable CPUs"
         )
+        parser.exit(0)
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -71,12 +71,21 @@ _RINT, _HALF_UP = 0, 1
 
 
 def _load_native() -> ModuleType | None:
-    """Import the compiled kernel once; warn once if it is missing."""
-    if os.environ.get(ENGINE_ENV, "").strip().lower() == "numpy":
+    """Import the compiled kernel once; warn once if it is missing.
+
+    ``PIL_PARALLEL_BLUR_ENGINE=numpy`` uses the NumPy engine; ``native`` makes a
+    missing extension an ``ImportError`` instead of a warning.
+    """
+    asked = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if asked not in ("", "native", "numpy"):
+        raise ValueError(f"{ENGINE_ENV} must be 'native', 'numpy' or unset, got {asked!r}")
+    if asked == "numpy":
         return None
     try:
         native = importlib.import_module("._native", __package__)
     except ImportError as e:
+        if asked == "native":
+            raise
         warnings.warn(
             f"pil_parallel_blur: the compiled engine is not available ({e}); using the "
             "NumPy engine, which gives the same results several times more slowly. "
