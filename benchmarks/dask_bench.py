@@ -14,19 +14,21 @@ import numpy as np
 from distributed import Client, LocalCluster
 
 from pil_parallel_blur import gaussian_blur
-from pil_parallel_blur.engine import make_plan
+from pil_parallel_blur.engine import make_plan, source_rows
 from pil_parallel_blur.kernels import resolve_kernel
 from pil_parallel_blur.testimage import test_chart
 
 
 def shipped_bytes(shape: tuple[int, int, int], size: int, sigma: float, n_bands: int) -> int:
-    """Bytes sent to and from the workers: padded bands with halos out, rows back."""
-    plan = make_plan(shape, np.dtype(np.uint8), *resolve_kernel(size, sigma).factors())
+    """Bytes sent to and from the workers: each band's source rows out, its rows back."""
+    factors = resolve_kernel(size, sigma).factors(shape)
+    plan = make_plan(shape, np.dtype(np.uint8), *factors)
+    row = shape[1] * shape[2]
     sent = 0
     for a, b in plan.band_bounds(n_bands):
-        strips = -(-(b - a) // plan.strip_rows) * plan.strip_rows
-        sent += (strips + 2 * plan.r_y) * plan.padded_shape[1] * shape[2]
-    return sent + shape[0] * shape[1] * shape[2]
+        first, last = source_rows(plan, a, b)
+        sent += (last - first) * row
+    return sent + shape[0] * row
 
 
 def main() -> None:

@@ -8,14 +8,18 @@
 
 from .about import __version__, info
 from .blur import correlate, gaussian_blur
-from .filters import SUPPORTED_MODES, ParallelGaussianFilter, ParallelKernelFilter
+from .filters import ParallelBoxBlur, ParallelGaussianFilter, ParallelUnsharpMask
+from .kernel_filter import ParallelKernelFilter
 from .kernels import gaussian_kernel, gaussian_kernel_1d
 from .named import box_blur, emboss, laplacian, sharpen, sobel, unsharp_mask
+from .pillow_adapter import SUPPORTED_MODES
 
 __all__ = [
     "__version__",
+    "ParallelBoxBlur",
     "ParallelGaussianFilter",
     "ParallelKernelFilter",
+    "ParallelUnsharpMask",
     "SUPPORTED_MODES",
     "box_blur",
     "correlate",

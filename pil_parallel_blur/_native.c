@@ -25,7 +25,7 @@ enum { PPB_RINT = 0, PPB_HALF_UP = 1 };
 #define PPB_MAX_TERMS 64
 
 struct ppb_finish {
-    double offset, nudge, lo, hi;
+    double offset, grid, lo, hi; /* grid: results are multiples of 1/grid (0: no grid) */
     int rounding;
 };
 
@@ -124,14 +124,15 @@ static int symmetric(const double *g, long n)
 
 PyDoc_STRVAR(correlate_doc,
 "correlate(src, src_row0, out, out_row0, start, stop, height, width, channels, type,\n"
-"          terms, double, offset, rounding, lo, hi, nudge)\n"
+"          terms, double, offset, rounding, lo, hi, grid)\n"
 "--\n\n"
 "Write output rows [start, stop) of the edge-replicated correlation of an image\n"
 "of `height` rows with sum(outer(gy, gx) for gy, gx in terms).\n\n"
 "src holds image rows from src_row0 on (C order, `width` x `channels` samples of\n"
 "`type` each); it must hold every row the band reads. out holds output rows\n"
 "from out_row0 on, same layout and type. Integer results get `offset`, are\n"
-"rounded (0: half to even, 1: floor(v + 0.5 + nudge)) and clipped to [lo, hi].");
+"snapped to the nearest multiple of 1/grid when grid > 0 (their exact values lie\n"
+"on that grid), rounded (0: half to even, 1: half up) and clipped to [lo, hi].");
 
 static PyObject *ppb_correlate(PyObject *module, PyObject *args)
 {
@@ -139,10 +140,10 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args)
     long src_row0, out_row0, start, stop, height, width, channels;
     int type, use_double, rounding;
     PyObject *terms;
-    double offset, lo, hi, nudge;
+    double offset, lo, hi, grid;
     if (!PyArg_ParseTuple(args, "y*lw*lllllliOpdiddd", &src, &src_row0, &out, &out_row0,
                           &start, &stop, &height, &width, &channels, &type, &terms,
-                          &use_double, &offset, &rounding, &lo, &hi, &nudge))
+                          &use_double, &offset, &rounding, &lo, &hi, &grid))
         return NULL;
     PyObject *result = NULL;
     Py_buffer taps[2 * PPB_MAX_TERMS];
@@ -198,7 +199,7 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args)
     job.stop = stop;
     job.src_row0 = src_row0;
     job.out_row0 = out_row0;
-    job.finish = (struct ppb_finish){offset, nudge, lo, hi, rounding};
+    job.finish = (struct ppb_finish){offset, grid, lo, hi, rounding};
 
     const long row_bytes = width * channels * job.itemsize;
     if (start < stop) {

@@ -209,16 +209,17 @@ static void FN(load_row)(int type, const void *restrict src, T *restrict dst, lo
 static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, long n,
                           const struct ppb_finish *f)
 {
-    const T offset = (T)f->offset, nudge = (T)f->nudge, half = (T)0.5;
+    const T offset = (T)f->offset, grid = (T)f->grid, half = (T)0.5;
     const T lo = (T)f->lo, hi = (T)f->hi;
-    const int has_offset = f->offset != 0;
+    const int has_offset = f->offset != 0, has_grid = f->grid != 0;
 #define STORE_INT(ctype)                                                  \
     {                                                                     \
         ctype *d = (ctype *)dst;                                          \
         if (f->rounding == PPB_HALF_UP) {                                 \
             for (long i = 0; i < n; i++) {                                \
                 T v = has_offset ? acc[i] + offset : acc[i];              \
-                v = FLOOR((v + half) + nudge);                            \
+                if (has_grid) v = RINT(v * grid) / grid;                  \
+                v = FLOOR(v + half);                                      \
                 v = v < lo ? lo : v;                                      \
                 v = v > hi ? hi : v;                                      \
                 d[i] = (ctype)v;                                          \
@@ -226,6 +227,7 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
         } else {                                                          \
             for (long i = 0; i < n; i++) {                                \
                 T v = has_offset ? acc[i] + offset : acc[i];              \
+                if (has_grid) v = RINT(v * grid) / grid;                  \
                 v = RINT(v);                                              \
                 v = v < lo ? lo : v;                                      \
                 v = v > hi ? hi : v;                                      \

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import make_terms_plan
-from .kernels import KernelSpec, check_kernel, check_number, resolve_kernel, separable_terms
+from .kernels import (
+    KernelSpec,
+    check_kernel,
+    check_number,
+    resolve_kernel,
+    result_grid,
+    separable_terms,
+)
 from .parallel import ParallelSettings, Progress, run_plan
 
 __all__ = ["gaussian_blur", "correlate", "blur_array", "correlate_array", "check_array"]
@@ -193,4 +200,7 @@ def correlate(
     settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
     shift = check_number("offset", offset)
     terms = separable_terms(k)
-    return correlate_array(check_array(array), terms, settings, progress, offset=shift)
+    grid = result_grid(k, shift)  # dyadic weights and offset: exact ties stay ties
+    return correlate_array(
+        check_array(array), terms, settings, progress, offset=shift, result_grid=grid
+    )

@@ -113,7 +113,8 @@ class BandPlan:
     Built once by :func:`make_terms_plan` from the image's shape and dtype and
     the kernel's separable terms; never from ``n_jobs`` or the bands. The kernel
     is ``sum(outer(g_y, g_x) for g_y, g_x in terms)``; ``offset`` is added before
-    rounding.
+    rounding; a non-zero ``grid`` ``s`` snaps integer results to multiples of
+    ``1/s`` before they are rounded.
     """
 
     height: int
@@ -125,7 +126,7 @@ class BandPlan:
     clip: tuple[float, float] | None
     rounding: str | None
     offset: float = 0.0
-    tie_nudge: float = 1e-7
+    grid: float = 0.0
 
     @property
     def r_y(self) -> int:
@@ -219,9 +220,10 @@ def make_terms_plan(
         like Pillow's ``ImageFilter.Kernel``.
     result_grid : float, optional
         ``s`` when every exact result of an integer image is a multiple of
-        ``1/s`` (integer weights over an integer scale ``s``, integer offset).
-        Then no result can lie near .5 without being exactly .5, which lets
-        8-bit images with such kernels be computed in float32 (see below).
+        ``1/s`` (integer weights over an integer scale ``s``, or dyadic weights
+        and offset). Results are then snapped to that grid before rounding, so
+        exact ties round by the rule (the separable split and float32 leave them
+        a hair off .5); see below for when that is safe.
     """
     dtype = np.dtype(dtype)
     if dtype not in _TYPE_CODES:
@@ -238,6 +240,7 @@ def make_terms_plan(
     if rounding not in ("rint", "half_up"):
         raise ValueError(f"rounding must be 'rint' or 'half_up', got {rounding!r}")
     negative = any(bool((y < 0).any() or (x < 0).any()) for y, x in pairs)
+    integer = dtype.kind in "ui"
     # uint8 sums stay within ~1e-5 of a level in float32, so a sample differs
     # from the float64 reference only when its exact value is that close to .5
     # (about 2 in 100 000). On a small image one such sample would already be
@@ -245,23 +248,35 @@ def make_terms_plan(
     # (16-bit, int32, float) and kernels with several terms or negative weights
     # (sums that cancel) are computed in float64.
     #
-    # Kernels on a result grid of 1/s are the exception: their exact results
-    # are at least 1/(2s) from .5 unless exactly .5, so float32 is safe while
-    # its error (measured ≤ 9e-5 for integer kernels up to 15×15; estimated
-    # here as 1e-6 · max sample · Σ|K|, 2–5× above what was measured) stays
-    # well under 1/(2s). Exact ties are then nudged up by twice that estimate.
+    # Kernels on a result grid of 1/s are the exception: the computed value is
+    # snapped to the nearest multiple of 1/s, which is the exact result while
+    # the arithmetic error stays under 1/(4s). That error is estimated as
+    # 16 ulp of the largest partial sum (max sample · Σ|K|): measured ≤ 9e-5
+    # levels in float32 for integer kernels up to 15×15, 2–5× under this
+    # estimate. Where float32 cannot promise it, float64 is used; where even
+    # float64 cannot, nothing is snapped.
     samples = height * width * channels
     big8 = dtype.itemsize == 1 and samples > FLOAT32_MIN_SAMPLES
     # Σ|outer(y, x)| = Σ|y|·Σ|x|: no kernel-sized temporary
     abs_sum = float(sum(np.abs(y).sum() * np.abs(x).sum() for y, x in pairs))
-    error = 1e-6 * float(np.iinfo(dtype).max if dtype.kind in "ui" else 1) * abs_sum
-    on_grid = result_grid is not None and 6 * error < 1 / (2 * abs(result_grid))
-    narrow = big8 and ((len(pairs) == 1 and not negative) or on_grid)
+    largest = float(max(abs(np.iinfo(dtype).min), np.iinfo(dtype).max)) if integer else 1.0
+    reach = largest * abs_sum + abs(float(offset))
+
+    def snaps(eps: float) -> bool:
+        if result_grid is None or not integer:
+            return False
+        s = abs(float(result_grid))
+        return 16 * eps * reach < 1 / (4 * s) and reach * s < 1 / (4 * eps)
+
+    eps32, eps64 = float(np.finfo(np.float32).eps), float(np.finfo(np.float64).eps)
+    narrow = big8 and ((len(pairs) == 1 and not negative) or snaps(eps32))
     compute = np.dtype(np.float32 if narrow else np.float64)
-    tie_nudge = 2 * error if narrow else 1e-7
+    grid = 0.0
+    if result_grid is not None and snaps(eps32 if narrow else eps64):
+        grid = abs(float(result_grid))
     clip: tuple[float, float] | None = None
     round_mode: str | None = None
-    if dtype.kind in "ui":
+    if integer:
         clip, round_mode = _clip_bounds(dtype), rounding
     return BandPlan(
         height=height,
@@ -273,7 +288,7 @@ def make_terms_plan(
         clip=clip,
         rounding=round_mode,
         offset=float(offset),
-        tie_nudge=tie_nudge,
+        grid=grid,
     )
 
 
@@ -333,7 +348,7 @@ def correlate_rows(
             _HALF_UP if plan.rounding == "half_up" else _RINT,
             lo,
             hi,
-            plan.tie_nudge,
+            plan.grid,
         )
         return
     _numpy_rows(src, src_row0, out, out_row0, start, stop, plan)
@@ -413,12 +428,47 @@ def _finish(total: np.ndarray, plan: BandPlan) -> np.ndarray:
     ct = plan.compute_dtype.type
     if plan.offset:
         total += ct(plan.offset)
+    if plan.grid and plan.rounding is not None:
+        total *= ct(plan.grid)
+        np.rint(total, out=total)
+        total /= ct(plan.grid)
     if plan.rounding == "half_up":
         total += ct(0.5)
-        total += ct(plan.tie_nudge)
         np.floor(total, out=total)
     elif plan.rounding == "rint":
         np.rint(total, out=total)
     if plan.clip is not None:
         np.clip(total, ct(plan.clip[0]), ct(plan.clip[1]), out=total)
     return total.astype(plan.out_dtype)
+
+
+def unsharp_rows(
+    image: np.ndarray,
+    blurred: np.ndarray,
+    out: np.ndarray,
+    start: int,
+    stop: int,
+    percent: int,
+    threshold: float,
+) -> None:
+    """Unsharp-mask rows ``[start, stop)``: Pillow's threshold and percent rule, exactly.
+
+    Where ``|image − blurred| >= threshold``: ``image + (image − blurred)·percent/100``,
+    rounded half to even and clipped for integer types (computed in integers:
+    ``(100·image + diff·percent) / 100``, so every tie is a true tie); elsewhere
+    the image sample unchanged. All three arrays share shape and dtype.
+    """
+    a = image[start:stop]
+    if image.dtype.kind in "ui":
+        wide = a.astype(np.int64)
+        diff = wide - blurred[start:stop]
+        num = 100 * wide + diff * percent
+        q, r = np.divmod(num, 100)  # floor division: 0 <= r < 100
+        q += (2 * r > 100) | ((2 * r == 100) & (q % 2 == 1))
+        info = np.iinfo(image.dtype)
+        sharp = np.clip(q, info.min, info.max)
+    else:
+        wide = a.astype(np.float64)
+        diff = wide - blurred[start:stop]
+        sharp = wide + diff * percent / 100
+    out[start:stop] = np.where(np.abs(diff) >= threshold, sharp, a)

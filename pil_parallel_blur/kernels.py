@@ -312,3 +312,20 @@ def separable_terms(
         return [(np.zeros(kernel.shape[0]), np.zeros(kernel.shape[1]))]
     keep = [i for i in range(len(s)) if s[i] > rtol * s[0]]
     return [(u[:, i] * np.sqrt(s[i]), vt[i] * np.sqrt(s[i])) for i in keep]
+
+
+def result_grid(
+    kernel: np.ndarray, offset: float = 0.0, base: float = 1.0, max_bits: int = 24
+) -> float | None:
+    """Return the grid of exact results on integer images, if it is a fine binary one.
+
+    ``base · 2^k`` for the smallest ``k <= max_bits`` that makes every weight
+    times ``2^k`` and ``offset · 2^k`` integers (dyadic weights): every exact
+    result is then a multiple of ``1/(base · 2^k)``. ``None`` when there is none.
+    """
+    for bits in range(max_bits + 1):
+        m = 2.0**bits
+        scaled = kernel * m
+        if bool((scaled == np.round(scaled)).all()) and offset * m == round(offset * m):
+            return base * m
+    return None

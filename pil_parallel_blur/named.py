@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .filters import ParallelKernelFilter
+from .kernel_filter import ParallelKernelFilter
 from .kernels import gaussian_kernel
 
 __all__ = ["box_blur", "sharpen", "unsharp_mask", "sobel", "laplacian", "emboss"]
