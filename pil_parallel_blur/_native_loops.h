@@ -236,6 +236,19 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
         }                                                                 \
     }                                                                     \
     break;
+/* 64-bit integers: float64 cannot hold their largest values, so results at or
+ * beyond 2^63 (2^64) saturate to the type's maximum instead of clipping below it */
+#define STORE_INT64(ctype, tmin, tmax, top)                              \
+    {                                                                     \
+        ctype *d = (ctype *)dst;                                          \
+        for (long i = 0; i < n; i++) {                                    \
+            T v = has_offset ? acc[i] + offset : acc[i];                  \
+            if (has_grid) v = RINT(v * grid) / grid;                      \
+            v = f->rounding == PPB_HALF_UP ? FLOOR(v + half) : RINT(v);   \
+            d[i] = v >= (T)(top) ? (tmax) : (v < lo ? (tmin) : (ctype)v); \
+        }                                                                 \
+    }                                                                     \
+    break;
 #define STORE_FLOAT(ctype)                                                \
     {                                                                     \
         ctype *d = (ctype *)dst;                                          \
@@ -250,12 +263,13 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
     case PPB_I16: STORE_INT(int16_t)
     case PPB_U32: STORE_INT(uint32_t)
     case PPB_I32: STORE_INT(int32_t)
-    case PPB_U64: STORE_INT(uint64_t)
-    case PPB_I64: STORE_INT(int64_t)
+    case PPB_U64: STORE_INT64(uint64_t, 0, UINT64_MAX, 0x1p64)
+    case PPB_I64: STORE_INT64(int64_t, INT64_MIN, INT64_MAX, 0x1p63)
     case PPB_F32: STORE_FLOAT(float)
     case PPB_F64: STORE_FLOAT(double)
     }
 #undef STORE_INT
+#undef STORE_INT64
 #undef STORE_FLOAT
 }
 

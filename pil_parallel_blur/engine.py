@@ -437,9 +437,18 @@ def _finish(total: np.ndarray, plan: BandPlan) -> np.ndarray:
         np.floor(total, out=total)
     elif plan.rounding == "rint":
         np.rint(total, out=total)
-    if plan.clip is not None:
-        np.clip(total, ct(plan.clip[0]), ct(plan.clip[1]), out=total)
-    return total.astype(plan.out_dtype)
+    if plan.clip is None:
+        return total.astype(plan.out_dtype)
+    np.clip(total, ct(plan.clip[0]), None, out=total)
+    if plan.out_dtype.itemsize < 8:
+        np.clip(total, None, ct(plan.clip[1]), out=total)
+        return total.astype(plan.out_dtype)
+    # float64 cannot hold 2^63 - 1: results from 2^63 (2^64) on saturate to the maximum
+    top = total >= 2.0 ** (63 if plan.out_dtype.kind == "i" else 64)
+    np.clip(total, None, ct(plan.clip[1]), out=total)
+    out = total.astype(plan.out_dtype)
+    out[top] = np.iinfo(plan.out_dtype).max
+    return out
 
 
 def unsharp_rows(
