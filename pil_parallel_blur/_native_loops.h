@@ -284,7 +284,7 @@ static int FN(band)(const struct ppb_job *job)
     const long isz = job->itemsize;
     /* output rows per chunk: each chunk reuses the horizontal rows it shares
      * with the previous one through a ring of NS rows */
-    const long R = ry < 16 ? 32 : (ry < 128 ? 2 * (long)ry : 256);
+    const long R = ry < 16 ? 16 : (ry < 128 ? 2 * (long)ry : 256);
     long NS = R + 2L * ry;
     if (NS > H) NS = H;
     /* columns per tile: the tile's NS ring rows stay in the L2 cache.  The ring

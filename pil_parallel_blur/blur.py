@@ -124,7 +124,7 @@ def gaussian_blur(
     """Blur a NumPy image with an exact Gaussian, in parallel over bands of rows.
 
     Every channel is correlated independently with the kernel of
-    :func:`~pil_parallel_blur.gaussian_kernel`, borders replicated from the
+    [gaussian_kernel][pil_parallel_blur.gaussian_kernel], borders replicated from the
     edge pixel. Integer results are rounded to nearest and clipped to the
     dtype's range; float results keep their dtype.
 
@@ -144,7 +144,7 @@ def gaussian_blur(
         enclosing ``joblib.parallel_config``'s, else all usable CPUs.
     backend : str, optional
         joblib backend name, e.g. ``"loky"`` or ``"threading"``. Default: the
-        enclosing ``joblib.parallel_config``'s, else joblib's default.
+        enclosing ``joblib.parallel_config``'s, else ``"threading"``.
     temp_folder : str, optional
         Folder for the process backends' private memory-mapped files.
     progress : callable, optional
@@ -201,7 +201,7 @@ def correlate(
     offset : float
         Added to every result before rounding.
     n_jobs, backend, temp_folder, progress
-        As for :func:`gaussian_blur`.
+        As for [gaussian_blur][pil_parallel_blur.gaussian_blur].
 
     Returns
     -------

@@ -2,7 +2,7 @@
 
 Exit status: 0 when everything was done; 1 when some images of a batch failed
 (each reported in one line, the others done); 2 for bad arguments or when the
-only image failed. Never a traceback, never a half-written output (SPEC §7).
+only image failed. Never a traceback, never a half-written output.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,7 +27,7 @@ import joblib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, UnidentifiedImageError
 
-from .about import info
+from .about import info, usable_cpus
 from .blur import gaussian_blur
 from .engine import make_plan
 from .filters import ParallelGaussianFilter
@@ -124,6 +125,7 @@ class BlurJob:
     size: Any
     quality: int
     max_pixels: int
+    refuse_palette: bool = False
 
 
 def open_checked(path: Path, max_pixels: int) -> Image.Image:
@@ -141,6 +143,8 @@ def open_checked(path: Path, max_pixels: int) -> Image.Image:
         raise UserError(f"{path}: not an image Pillow can read") from None
     except Image.DecompressionBombError:
         raise UserError(_bomb_message(path, None, max_pixels)) from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise UserError(f"{path}: cannot read image ({_one_line(e)})") from None
     w, h = im.size
     if max_pixels and w * h > max_pixels:
         raise UserError(_bomb_message(path, (w, h), max_pixels))
@@ -168,11 +172,28 @@ def run_job(
     """Blur one image file into another; return the seconds spent blurring."""
     im = open_checked(job.src, job.max_pixels)
     fmt = format_for(job.dst, im.format)
+    work = im
+    if im.mode in PALETTE_OR_BILEVEL:
+        if job.refuse_palette:
+            raise UserError(
+                f"{job.src}: {_PALETTE_WORDS[im.mode]} images (mode {im.mode!r}) are refused "
+                "(--refuse-palette); leave it out to blur them as "
+                f"{_working_mode(im)} and save them as the output format allows"
+            )
+        work = im.convert(_working_mode(im))
+    # --sigma X,Y and --size X,Y are as a viewer shows the photo: swap them when
+    # its EXIF orientation turns the stored pixels by 90° (orientations 5 to 8)
+    sigma, size = job.sigma, job.size
+    if im.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+        sigma, size = _swapped(sigma), _swapped(size)
     flt = ParallelGaussianFilter(
-        job.sigma, size=job.size, n_jobs=n_jobs, backend=backend, progress=progress
+        sigma, size=size, n_jobs=n_jobs, backend=backend, progress=progress
     )
     t0 = time.perf_counter()
-    out = im.filter(flt)
+    try:
+        out = work.filter(flt)
+    except ValueError as e:
+        raise UserError(f"{job.src}: {_one_line(e)}") from None
     seconds = time.perf_counter() - t0
     try:
         save_atomic(out, job.dst, fmt, save_params(im, fmt, job.quality))
@@ -187,7 +208,36 @@ def _job_in_worker(job: BlurJob) -> tuple[Path, str | None, float]:
     try:
         return job.src, None, run_job(job, 1, "sequential")
     except (UserError, ValueError, TypeError, OSError) as e:
-        return job.src, _one_line(e), 0.0
+        return job.src, _naming(job, e), 0.0
+
+
+def _naming(job: BlurJob, e: BaseException) -> str:
+    """One line for a failed job, naming its file once."""
+    line = _one_line(e)
+    if line.startswith((f"{job.src}:", f"{job.dst}:")):
+        return line
+    return f"{job.src}: {line}"
+
+
+#: Pillow modes the blur cannot take as they are: converted first (or refused).
+PALETTE_OR_BILEVEL = ("P", "PA", "1")
+_PALETTE_WORDS = {"P": "palette", "PA": "palette", "1": "bilevel"}
+#: The EXIF tag that says how a viewer turns the stored pixels.
+EXIF_ORIENTATION = 0x0112
+
+
+def _working_mode(im: Image.Image) -> str:
+    """Return the mode a palette or bilevel image is blurred in: L, RGB or RGBA."""
+    if im.mode == "1":
+        return "L"
+    if im.mode == "PA" or "transparency" in im.info:
+        return "RGBA"
+    return "RGB"
+
+
+def _swapped(value: Any) -> Any:
+    """``(x, y)`` → ``(y, x)``; a single value stays."""
+    return (value[1], value[0]) if isinstance(value, tuple) else value
 
 
 def _one_line(e: BaseException) -> str:
@@ -205,7 +255,27 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
     """Turn the inputs into jobs, and into error lines for what cannot be done."""
     inputs: list[Path] = []
     errors: list[str] = []
+    if args.output is not None:
+        if not args.output.strip():
+            raise UserError("-o/--output is an empty path; give a file name, or use --out-dir DIR")
+        if len(args.inputs) != 1:
+            raise UserError(
+                "-o/--output takes exactly one input file; use --out-dir DIR for several"
+            )
+        only = args.inputs[0]
+        if not only.strip():
+            raise UserError(
+                "the input is an empty path (an unset variable?); give one image file, "
+                "or use --out-dir DIR for folders"
+            )
+        if Path(only).is_dir():
+            raise UserError(
+                f"{only}: is a folder; -o/--output takes one input file, use --out-dir DIR"
+            )
     for name in args.inputs:
+        if not name.strip():
+            errors.append("an input is an empty path (an unset variable?); skipped")
+            continue
         p = Path(name)
         if p.is_dir():
             found = image_files(p)
@@ -216,14 +286,13 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
             inputs.append(p)
         else:
             errors.append(f"{p}: no such file")
-    if args.output and len(args.inputs) > 1:
-        raise UserError("-o/--output takes one input; use --out-dir for several")
-    if args.output and inputs and inputs[0].is_dir():
-        raise UserError("-o/--output takes one input file; use --out-dir for a folder")
     jobs: list[BlurJob] = []
     seen: dict[Path, Path] = {}
     out_dir = Path(args.out_dir) if args.out_dir else None
     if out_dir is not None:
+        if not inputs:
+            return jobs, errors  # nothing to write: make no folder
+        args.created_out_dir = not out_dir.exists()
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -247,19 +316,31 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
             errors.append(f"{dst}: folder {dst.parent} does not exist")
             continue
         seen[key] = src
-        jobs.append(BlurJob(src, dst, args.sigma, args.size, args.quality, args.max_pixels))
+        jobs.append(
+            BlurJob(
+                src, dst, args.sigma, args.size, args.quality, args.max_pixels, args.refuse_palette
+            )
+        )
     return jobs, errors
 
 
 # --------------------------------------------------------------- progress
 class ProgressBar:
-    """A tqdm bar on stderr, or nothing; ``say`` prints lines without breaking the bar."""
+    """A tqdm bar on stderr, or nothing; ``say`` prints lines without breaking the bar.
 
-    def __init__(self, bar: Any) -> None:
+    With ``make`` the bar is created at the first update, with that update's
+    total (a single image reports its band count only then): it never shows a
+    count that jumps.
+    """
+
+    def __init__(self, bar: Any, make: Callable[[int], Any] | None = None) -> None:
         self.bar = bar
+        self._make = make
 
     def update(self, done: int, total: int) -> None:
         """Show ``done`` of ``total``."""
+        if self.bar is None and self._make is not None:
+            self.bar = self._make(total)
         if self.bar is not None:
             self.bar.total = total
             self.bar.n = done
@@ -275,9 +356,13 @@ class ProgressBar:
 
 
 @contextmanager
-def progress_bar(total: int, unit: str, enabled: bool) -> Iterator[ProgressBar]:
-    """Show a tqdm bar on stderr (``cli`` extra); do nothing when disabled or not installed."""
-    bar = None
+def progress_bar(total: int | None, unit: str, enabled: bool) -> Iterator[ProgressBar]:
+    """Show a tqdm bar on stderr (``cli`` extra); do nothing when disabled or not installed.
+
+    ``total=None``: the bar appears at the first update, with its total. The bar
+    is removed when the block ends, so lines printed after it start clean.
+    """
+    make: Callable[[int], Any] | None = None
     if enabled:
         try:
             from tqdm import tqdm
@@ -287,12 +372,19 @@ def progress_bar(total: int, unit: str, enabled: bool) -> Iterator[ProgressBar]:
                 file=sys.stderr,
             )
         else:
-            bar = tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
+            make = partial(_new_bar, tqdm, unit)
+    first = make(total) if make is not None and total is not None else None
+    progress = ProgressBar(first, make)
     try:
-        yield ProgressBar(bar)
+        yield progress
     finally:
-        if bar is not None:
-            bar.close()
+        if progress.bar is not None:
+            progress.bar.close()
+
+
+def _new_bar(tqdm: Any, unit: str, total: int) -> Any:
+    """Return a tqdm bar of ``total`` on stderr that leaves no line behind when closed."""
+    return tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
 
 
 def _show_progress(args: argparse.Namespace) -> bool:
@@ -301,28 +393,34 @@ def _show_progress(args: argparse.Namespace) -> bool:
 
 # --------------------------------------------------------------- commands
 def _cmd_blur(args: argparse.Namespace) -> int:
-    if not args.output and not args.out_dir:
+    if args.output is None and args.out_dir is None:
         raise UserError("give -o/--output FILE (one input) or --out-dir DIR")
     if args.quality < 1 or args.quality > 100:
         raise UserError(f"--quality must be from 1 to 100, got {args.quality}")
     resolve_kernel(args.size, args.sigma, allow_zero=True)  # fail before any work
     ParallelSettings(n_jobs=args.jobs, backend=args.backend)
+    _warn_about_jobs(args.jobs)
+    args.created_out_dir = False
     jobs, errors = plan_jobs(args)
-    for line in errors:
-        print(f"{PROG}: error: {line}", file=sys.stderr)
+    for error in errors:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
     failed = len(errors)
     if len(jobs) == 1 and not args.scheduler:
         job = jobs[0]
         est = _estimate(job)
-        with progress_bar(1, "band", _show_progress(args) and est > PROGRESS_SECONDS) as bar:
+        result: str | None = None
+        result_file = sys.stdout
+        with progress_bar(None, "band", _show_progress(args) and est > PROGRESS_SECONDS) as bar:
             try:
                 seconds = run_job(job, args.jobs, args.backend, bar.update)
             except (UserError, ValueError, TypeError, OSError) as e:
-                print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+                result, result_file = f"{PROG}: error: {_naming(job, e)}", sys.stderr
                 failed += 1
             else:
                 if not args.quiet:
-                    print(f"{job.src} -> {job.dst} ({seconds:.2f} s)")
+                    result = f"{job.src} -> {job.dst} ({seconds:.2f} s)"
+        if result is not None:  # after the bar is gone, on a line of its own
+            print(result, file=result_file)
     elif jobs:
         with (
             _batch_parallel(args) as parallel,
@@ -339,9 +437,22 @@ def _cmd_blur(args: argparse.Namespace) -> int:
                         bar.say(f"{src} ({seconds:.2f} s)")
             finally:
                 remove_partial_files(jobs)
+    if args.created_out_dir and not any(Path(args.out_dir).iterdir()):
+        Path(args.out_dir).rmdir()  # a run that wrote nothing leaves no new folder
     if failed == 0:
         return 0
     return 2 if len(jobs) + len(errors) <= 1 else 1
+
+
+def _warn_about_jobs(jobs: int | None) -> None:
+    """One line when ``--jobs`` asks for more workers than there are usable CPUs."""
+    cpus = usable_cpus()
+    if jobs is not None and jobs > cpus:
+        print(
+            f"{PROG}: warning: --jobs {jobs} is more than the {cpus} usable CPUs; "
+            "the extra workers only take turns on them",
+            file=sys.stderr,
+        )
 
 
 @contextmanager
@@ -676,7 +787,7 @@ def _add_parallel_options(p: argparse.ArgumentParser, jobs_help: str) -> None:
 
 
 class _VersionAction(argparse.Action):
-    """``--version``: one line with :func:`pil_parallel_blur.info`'s facts."""
+    """``--version``: one line with ``info``'s facts."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
@@ -778,6 +889,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         metavar="SECONDS",
         help="how long to wait for the scheduler",
+    )
+    blur.add_argument(
+        "--refuse-palette",
+        action="store_true",
+        help="refuse palette (P, PA) and bilevel (1) images; by default they are blurred "
+        "as RGB, RGBA or L and saved as the output format allows (a GIF re-quantised)",
     )
     blur.add_argument(
         "-q",

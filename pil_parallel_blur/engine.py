@@ -1,6 +1,6 @@
 """Correlating rows of an image with a separable kernel: the only module that does arithmetic.
 
-One operation, :func:`correlate_rows`, computes output rows ``[start, stop)`` of
+One operation, ``correlate_rows``, computes output rows ``[start, stop)`` of
 ``Σ_t outer(g_y_t, g_x_t)`` correlated with an image whose borders are
 replicated from the edge pixels, reading the *unpadded* image rows it is given
 and writing straight into the output. Every caller — in-process, threads,
@@ -110,7 +110,7 @@ def native_module() -> ModuleType | None:
 class BandPlan:
     """Everything a worker needs to compute any band of rows of one image.
 
-    Built once by :func:`make_terms_plan` from the image's shape and dtype and
+    Built once by ``make_terms_plan`` from the image's shape and dtype and
     the kernel's separable terms; never from ``n_jobs`` or the bands. The kernel
     is ``sum(outer(g_y, g_x) for g_y, g_x in terms)``; ``offset`` is added before
     rounding; a non-zero ``grid`` ``s`` snaps integer results to multiples of
@@ -210,7 +210,7 @@ def make_terms_plan(
     Parameters
     ----------
     shape, dtype
-        As for :func:`make_plan`.
+        As for ``make_plan``.
     factors : list of (g_y, g_x)
         Separable terms; all ``g_y`` of one length, all ``g_x`` of one length.
     offset : float
@@ -313,7 +313,7 @@ def correlate_rows(
     src : numpy.ndarray
         C-contiguous image rows from row ``src_row0`` on, dtype ``plan.out_dtype``
         in native byte order (a read-only memmap is fine). It must hold every
-        row of :func:`source_rows`.
+        row of ``source_rows``.
     src_row0 : int
         The image row ``src[0]`` holds.
     out : numpy.ndarray
@@ -324,7 +324,7 @@ def correlate_rows(
     start, stop : int
         The output rows to compute.
     plan : BandPlan
-        From :func:`make_terms_plan`.
+        From ``make_terms_plan``.
     """
     if _NATIVE is not None:
         if plan.clip is None:

@@ -81,7 +81,7 @@ class BandFilter(ImageFilter.MultibandFilter):
 class ParallelGaussianFilter(BandFilter):
     """Exact Gaussian blur for ``Image.filter``, computed in parallel over bands.
 
-    A drop-in replacement for :class:`PIL.ImageFilter.GaussianBlur`: the same
+    A drop-in replacement for ``PIL.ImageFilter.GaussianBlur``: the same
     call sites work (``ParallelGaussianFilter(2)``, ``((2, 5))``, the class
     itself), but the kernel is the true sampled Gaussian rather than three box
     blurs, and more modes are accepted (16-bit, ``I``, ``F``).
@@ -236,13 +236,13 @@ def _box_taps(radius: float) -> tuple[np.ndarray, int | None]:
 
 
 class ParallelBoxBlur(BandFilter):
-    """Box blur for ``Image.filter``: :class:`PIL.ImageFilter.BoxBlur`, in parallel.
+    """Box blur for ``Image.filter``: ``PIL.ImageFilter.BoxBlur``, in parallel.
 
     Each pixel becomes the mean of the ``(2·radius + 1)``-sided square around
     it; a fractional radius weights the two outermost rows and columns by its
     fraction, as Pillow does. Borders are replicated from the edge pixels.
     Computed exactly (rounded once, half to even), where Pillow rounds after each
-    pass in 8-bit fixed point; every mode of :data:`SUPPORTED_MODES`.
+    pass in 8-bit fixed point; every mode of [SUPPORTED_MODES][pil_parallel_blur.SUPPORTED_MODES].
 
     Parameters
     ----------
@@ -250,7 +250,7 @@ class ParallelBoxBlur(BandFilter):
         Size of the box in each direction (``>= 0``), or ``(x, y)``. ``0``
         returns an unchanged copy.
     n_jobs, backend, temp_folder, progress
-        As for :class:`ParallelGaussianFilter`.
+        As for [ParallelGaussianFilter][pil_parallel_blur.ParallelGaussianFilter].
 
     Attributes
     ----------
@@ -322,7 +322,7 @@ _UNSHARP_ROWS = 256
 
 
 class ParallelUnsharpMask(BandFilter):
-    """Unsharp mask for ``Image.filter``: :class:`PIL.ImageFilter.UnsharpMask` with an exact blur.
+    """Unsharp mask for ``Image.filter``: ``PIL.ImageFilter.UnsharpMask`` with an exact blur.
 
     The image is blurred with the exact Gaussian of ``radius`` (rounded to the
     image's type); where ``|image − blurred| >= threshold`` the result is
@@ -339,7 +339,7 @@ class ParallelUnsharpMask(BandFilter):
     threshold : int
         Smallest ``|image − blurred|`` that is sharpened (``>= 0``). Default 3.
     n_jobs, backend, temp_folder, progress
-        As for :class:`ParallelGaussianFilter`.
+        As for [ParallelGaussianFilter][pil_parallel_blur.ParallelGaussianFilter].
 
     Attributes
     ----------

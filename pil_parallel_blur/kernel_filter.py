@@ -44,8 +44,9 @@ def check_kernel_sequence(sequence: object, width: int, height: int) -> np.ndarr
 class ParallelKernelFilter(BandFilter):
     """Any convolution kernel for ``Image.filter``, computed in parallel over bands.
 
-    A drop-in for :class:`PIL.ImageFilter.Kernel` without its limits: any odd
-    size (rectangular too), every mode of :data:`SUPPORTED_MODES`, and the
+    A drop-in for ``PIL.ImageFilter.Kernel`` without its limits: any odd
+    size (rectangular too), every mode of
+    [SUPPORTED_MODES][pil_parallel_blur.SUPPORTED_MODES], and the
     border filtered with edge replication instead of copied. Orientation,
     ``scale`` and ``offset`` mean what they mean for ``ImageFilter.Kernel``, and
     integer results are rounded half up as Pillow rounds them, so away from the
@@ -69,7 +70,7 @@ class ParallelKernelFilter(BandFilter):
     size : (int, int), optional
         ``(width, height)`` of a flat ``kernel`` sequence (Pillow's form).
     n_jobs, backend, temp_folder, progress
-        As for :class:`ParallelGaussianFilter`.
+        As for [ParallelGaussianFilter][pil_parallel_blur.ParallelGaussianFilter].
 
     Attributes
     ----------

@@ -1,4 +1,4 @@
-"""Building and validating Gaussian kernels (SPEC §1).
+"""Building and validating kernels: Gaussian factors, general kernels, their grids.
 
 Every public entry point validates its arguments here, so that a bad ``size`` or
 ``sigma`` fails with the same message whether it came through the Pillow filter,
@@ -101,7 +101,7 @@ def _size_for(sigma: float) -> int:
 def resolve_kernel(
     size: object = None, sigma: object = None, *, allow_zero: bool = False
 ) -> KernelSpec:
-    """Validate ``size``/``sigma`` and fill in the defaults of SPEC §1.
+    """Validate ``size``/``sigma`` and fill in the defaults (sigma 2, size covering ±3σ).
 
     Parameters
     ----------
@@ -210,7 +210,7 @@ def gaussian_kernel(
     size: int | tuple[int, int] | None = None,
     sigma: float | tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """Return the normalised 2-D Gaussian kernel of SPEC §1.
+    """Return the normalised 2-D Gaussian kernel.
 
     ``K[i, j] ∝ exp(-x²/(2σx²) - y²/(2σy²))`` with ``x, y ∈ {-r … r}``,
     ``r = size // 2``; ``x`` runs along columns (axis 1), ``y`` along rows.

@@ -1,6 +1,6 @@
 """Ready-made kernels as filters: box blur, sharpen, unsharp mask, edges, emboss.
 
-Each returns a :class:`~pil_parallel_blur.ParallelKernelFilter`; keyword
+Each returns a [ParallelKernelFilter][pil_parallel_blur.ParallelKernelFilter]; keyword
 arguments (``n_jobs``, ``backend``, ...) are passed on to it.
 """
 
@@ -32,7 +32,8 @@ def box_blur(size: int = 3, **kwargs: Any) -> ParallelKernelFilter:
     size : int
         Odd side of the square. Default 3.
     **kwargs
-        Passed to :class:`ParallelKernelFilter` (``n_jobs``, ``backend``, ...).
+        Passed to [ParallelKernelFilter][pil_parallel_blur.ParallelKernelFilter]
+        (``n_jobs``, ``backend``, ...).
 
     Returns
     -------
@@ -48,7 +49,7 @@ def sharpen(**kwargs: Any) -> ParallelKernelFilter:
     Parameters
     ----------
     **kwargs
-        Passed to :class:`ParallelKernelFilter`.
+        Passed to [ParallelKernelFilter][pil_parallel_blur.ParallelKernelFilter].
 
     Returns
     -------
@@ -69,7 +70,7 @@ def unsharp_mask(sigma: float = 2.0, amount: float = 1.0, **kwargs: Any) -> Para
     amount : float
         Strength; 1 adds back 100 % of the detail (Pillow's ``percent=100``).
     **kwargs
-        Passed to :class:`ParallelKernelFilter`.
+        Passed to [ParallelKernelFilter][pil_parallel_blur.ParallelKernelFilter].
 
     Returns
     -------
@@ -93,7 +94,7 @@ def sobel(axis: str = "x", offset: float = 0, **kwargs: Any) -> ParallelKernelFi
     offset : float
         Added to the result; 128 shows negative slopes on 8-bit images.
     **kwargs
-        Passed to :class:`ParallelKernelFilter`.
+        Passed to [ParallelKernelFilter][pil_parallel_blur.ParallelKernelFilter].
 
     Returns
     -------
@@ -124,7 +125,7 @@ def laplacian(size: int = 3, offset: float = 0, **kwargs: Any) -> ParallelKernel
     offset : float
         Added to the result.
     **kwargs
-        Passed to :class:`ParallelKernelFilter`.
+        Passed to [ParallelKernelFilter][pil_parallel_blur.ParallelKernelFilter].
 
     Returns
     -------
@@ -142,7 +143,7 @@ def emboss(**kwargs: Any) -> ParallelKernelFilter:
     Parameters
     ----------
     **kwargs
-        Passed to :class:`ParallelKernelFilter`.
+        Passed to [ParallelKernelFilter][pil_parallel_blur.ParallelKernelFilter].
 
     Returns
     -------

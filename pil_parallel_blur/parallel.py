@@ -1,4 +1,4 @@
-"""Cutting bands, dumping, memory-mapping, running joblib and cleaning up (SPEC §6).
+"""Cutting bands, dumping, memory-mapping, running joblib and cleaning up.
 
 Data flows one way: image array → padded rows → bands → output array. Where
 the padded rows and the output live depends on the kind of joblib backend:
@@ -13,13 +13,14 @@ the padded rows and the output live depends on the kind of joblib backend:
   is removed in a ``finally``;
 * remote (Dask): each band travels with the rows it reads and returns its rows.
 
-Every path hands its bands to :func:`engine.correlate_rows`, which replicates
+Every path hands its bands to ``correlate_rows``, which replicates
 the borders itself: no padded copy of the image is made anywhere.
 """
 
 from __future__ import annotations
 
 import collections
+import importlib.util
 import os
 import queue
 import shutil
@@ -54,6 +55,7 @@ BANDS_PER_WORKER = 4
 #: Backends named here but registered by joblib only on demand.
 _LAZY_BACKENDS = ("dask",)
 _TEMP_PREFIX = "pil-parallel-blur-"
+_DASK_MISSING = "backend='dask' needs dask.distributed: pip install 'pil-parallel-blur[dask]'"
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class ParallelSettings:
     backend : str or None
         A joblib backend name (``"loky"``, ``"threading"``,
         ``"multiprocessing"``, ``"sequential"``, ...). ``None``: the enclosing
-        ``joblib.parallel_config``'s, else joblib's default (loky).
+        ``joblib.parallel_config``'s, else ``"threading"`` (see ``default_backend``).
     temp_folder : str or None
         Where process backends put their private dump folder. ``None``:
         ``$JOBLIB_TEMP_FOLDER``, else ``/dev/shm`` when it has room, else the
@@ -104,6 +106,8 @@ class ParallelSettings:
             allowed = sorted(set(BACKENDS) | set(_LAZY_BACKENDS))
             if backend not in allowed:
                 raise ValueError(f"backend must be one of {allowed} or None, got {backend!r}")
+            if backend == "dask" and importlib.util.find_spec("distributed") is None:
+                raise ImportError(_DASK_MISSING)
         folder = self.temp_folder
         if folder is not None:
             if not isinstance(folder, (str, os.PathLike)):
@@ -160,9 +164,7 @@ def dask_backend() -> object:
         if "dask" not in BACKENDS:
             joblib.parallel.EXTERNAL_BACKENDS["dask"]()
     except ImportError:
-        raise ImportError(
-            "backend='dask' needs dask.distributed: pip install 'pil-parallel-blur[dask]'"
-        ) from None
+        raise ImportError(_DASK_MISSING) from None
     try:
         return BACKENDS["dask"]()
     except ValueError:
@@ -422,7 +424,7 @@ def _run_remote(
 ) -> np.ndarray:
     """Workers on other machines (Dask): each band travels with the rows it reads.
 
-    Each task gets the image rows of :func:`engine.source_rows` (a slice of the
+    Each task gets the image rows of ``source_rows`` (a slice of the
     image, sent as it is dispatched) and returns its output rows, which the
     parent writes into the output.
     """

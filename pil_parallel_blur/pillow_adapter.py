@@ -17,7 +17,7 @@ from .parallel import Task, run_on_threads
 
 __all__ = ["SUPPORTED_MODES", "check_mode", "core_to_array", "array_to_core"]
 
-#: Modes the filter blurs (SPEC §4); Pillow's GaussianBlur takes only the 8-bit row.
+#: Modes the filters take; Pillow's GaussianBlur takes only the 8-bit ones (L to HSV).
 SUPPORTED_MODES = (
     "L",
     "LA",
@@ -40,7 +40,7 @@ SUPPORTED_MODES = (
 
 
 def check_mode(mode: str) -> None:
-    """Raise the SPEC §4 ``ValueError`` for a mode the filter cannot blur."""
+    """Raise a ``ValueError`` that says what to do for a mode the filters cannot take."""
     if mode in SUPPORTED_MODES:
         return
     if mode in ("P", "PA"):
@@ -117,7 +117,7 @@ def _decode_rows(core: Any, mode: str, rows: np.ndarray, start: int) -> None:
 
 
 def array_to_core(array: np.ndarray, mode: str, threads: int = 1) -> Any:
-    """Build a Pillow ``ImagingCore`` of ``mode`` from an array made by :func:`core_to_array`.
+    """Build a Pillow ``ImagingCore`` of ``mode`` from an array made by ``core_to_array``.
 
     With ``threads > 1`` and a large image, bands of rows are decoded into a new
     image by our thread pool (Pillow's decoder releases the GIL), which halves

@@ -308,3 +308,13 @@ def test_box_and_unsharp_take_every_mode(mode):
     for f in (ParallelBoxBlur(1.5), ParallelUnsharpMask(1, 120, 0)):
         out = im.filter(f)
         assert out.mode == mode and out.size == im.size
+
+
+@pytest.mark.parametrize("builtin", [ImageFilter.SMOOTH, ImageFilter.SHARPEN, ImageFilter.EMBOSS])
+def test_pillows_builtin_kernels_convert_through_filterargs(builtin):
+    """docs/pillow.md: ParallelKernelFilter(size, kernel, scale, offset) from filterargs."""
+    size, scale, offset, kernel = builtin.filterargs
+    ours = ParallelKernelFilter(size, kernel, scale, offset)
+    im = Image.fromarray(photo_like(30, 40, seed=11))
+    a, b = np.asarray(im.filter(ours)), np.asarray(im.filter(builtin))
+    np.testing.assert_array_equal(a[2:-2, 2:-2], b[2:-2, 2:-2])  # Pillow copies the border

@@ -142,3 +142,10 @@ def test_large_image_rebuilt_by_parallel_decode(mode):
     assert parallel_out.mode == mode and parallel_out.size == im.size
     assert parallel_out.tobytes() == serial_out.tobytes()
     assert np.asarray(parallel_out).nbytes >= 8 << 20
+
+
+def test_rows_wider_than_the_encoder_chunk():
+    """A 90 000 × 24 RGB image: each row is 270 000 bytes, more than one 256 KiB chunk."""
+    a = photo_like(24, 90_000, seed=4)
+    out = np.asarray(Image.fromarray(a).filter(ParallelGaussianFilter(size=7, sigma=2)))
+    assert_spec_accuracy(out, a, reference_kernel(7, 2.0))
