@@ -1,4 +1,4 @@
-"""Benchmark pil-parallel-blur against its peers, following SPEC §8.
+"""Benchmark pil-parallel-blur against its peers (docs/benchmarks.md says how).
 
     python benchmarks/bench.py            # full run (~15 min on 2 cores)
     python benchmarks/bench.py --quick    # 3 MP only, fewer runs (< 1 min)

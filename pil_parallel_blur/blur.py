@@ -13,7 +13,7 @@ from .kernels import (
     result_grid,
     separable_terms,
 )
-from .parallel import ParallelSettings, Progress, run_plan
+from .parallel import ParallelSettings, Progress, check_progress, run_plan
 
 __all__ = ["gaussian_blur", "correlate", "blur_array", "correlate_array", "check_array"]
 
@@ -36,6 +36,11 @@ SUPPORTED_DTYPES = (
 
 def check_array(array: object) -> np.ndarray:
     """Return ``array`` if it is an ``(H, W)``/``(H, W, C)`` ndarray of a supported dtype."""
+    if isinstance(array, np.ma.MaskedArray):
+        raise TypeError(
+            "array must be a plain numpy.ndarray, got a masked array; its mask would be "
+            "ignored: fill it first (array.filled(value)) or pass array.data"
+        )
     if not isinstance(array, np.ndarray):
         raise TypeError(
             f"array must be a numpy.ndarray, got {type(array).__name__}; "
@@ -170,7 +175,7 @@ def gaussian_blur(
     """
     spec = resolve_kernel(size, sigma, allow_zero=True)
     settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
-    return blur_array(check_array(array), spec, settings, progress)
+    return blur_array(check_array(array), spec, settings, check_progress(progress))
 
 
 def correlate(
@@ -221,5 +226,10 @@ def correlate(
     terms = separable_terms(k)
     grid = result_grid(k, shift)  # dyadic weights and offset: exact ties stay ties
     return correlate_array(
-        check_array(array), terms, settings, progress, offset=shift, result_grid=grid
+        check_array(array),
+        terms,
+        settings,
+        check_progress(progress),
+        offset=shift,
+        result_grid=grid,
     )

@@ -11,9 +11,11 @@ import argparse
 import csv
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +34,13 @@ from .blur import gaussian_blur
 from .engine import make_plan
 from .filters import ParallelGaussianFilter
 from .kernels import resolve_kernel
-from .parallel import ParallelSettings, dask_backend, default_backend, estimated_seconds
+from .parallel import (
+    ParallelSettings,
+    dask_backend,
+    default_backend,
+    estimated_seconds,
+    make_backend,
+)
 from .testimage import test_chart
 
 __all__ = ["main", "build_parser"]
@@ -60,6 +68,8 @@ def save_atomic(image: Image.Image, path: Path, fmt: str, params: dict[str, Any]
     try:
         with os.fdopen(fd, "wb") as f:
             image.save(f, format=fmt, **params)
+            f.flush()
+            os.fsync(f.fileno())  # the data is on disk before the name points at it
         # mkstemp makes the file 0600; give it the mode a plain open() would have
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
         tmp.chmod(mode)
@@ -129,8 +139,20 @@ class BlurJob:
 
 
 def open_checked(path: Path, max_pixels: int) -> Image.Image:
-    """Open and fully load an image, with one-line errors for every way that fails."""
+    """Open and fully load an image, with one-line errors for every way that fails.
+
+    Pillow's own bomb guard is turned off here (this function applies
+    ``max_pixels`` itself), and the process-wide setting is left as it was.
+    """
+    saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels or None
+    try:
+        return _open(path, max_pixels)
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _open(path: Path, max_pixels: int) -> Image.Image:
     try:
         im = Image.open(path)
     except FileNotFoundError:
@@ -463,9 +485,12 @@ def _batch_parallel(args: argparse.Namespace) -> Iterator[joblib.Parallel]:
     (the paths must be visible there), so images never pass through the client.
     """
     if not args.scheduler:
-        backend = args.backend or default_backend()
+        backend = make_backend(args.backend or default_backend())
         n_jobs = args.jobs if args.jobs else -1
-        yield joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
+        # images as they finish where the backend can say so (multiprocessing cannot)
+        streams = getattr(backend, "supports_return_generator", False)
+        return_as = "generator_unordered" if streams else "list"
+        yield joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as=return_as)
         return
     try:
         from distributed import Client
@@ -984,14 +1009,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse, not warn
+    previous = _on_sigterm(_raise_terminated)
     try:
         return int(args.func(args))
     except (UserError, ValueError, TypeError, OSError, ImportError) as e:
         print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        _on_sigterm(previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: workers stopped, partial files removed, one line."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install a SIGTERM handler (main thread only); return the previous one."""
+    if threading.current_thread() is not threading.main_thread() or handler is None:
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

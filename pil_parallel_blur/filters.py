@@ -19,7 +19,14 @@ from PIL import ImageFilter
 from .blur import blur_array, correlate_array
 from .engine import unsharp_rows
 from .kernels import DEFAULT_SIGMA, KernelSpec, resolve_kernel
-from .parallel import ParallelSettings, Progress, Task, copy_threads, run_on_threads
+from .parallel import (
+    ParallelSettings,
+    Progress,
+    Task,
+    check_progress,
+    copy_threads,
+    run_on_threads,
+)
 from .pillow_adapter import array_to_core, check_mode, core_to_array
 
 __all__ = ["ParallelGaussianFilter", "ParallelBoxBlur", "ParallelUnsharpMask"]
@@ -39,9 +46,7 @@ class BandFilter(ImageFilter.MultibandFilter):
         progress: Progress | None,
     ) -> None:
         self.settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
-        if progress is not None and not callable(progress):
-            raise TypeError(f"progress must be a callable or None, got {progress!r}")
-        self.progress = progress
+        self.progress = check_progress(progress)
 
     def _settings_repr(self) -> str:
         s = self.settings

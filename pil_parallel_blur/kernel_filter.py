@@ -159,7 +159,8 @@ class ParallelKernelFilter(BandFilter):
         """The divisor: as given, else the sum of the weights (1 when they sum to 0)."""
         if self._scale_arg is not None:
             return self._scale_arg
-        total = float(self._weights.sum())
+        with np.errstate(over="ignore"):  # an overflowing sum is refused by _check_scale
+            total = float(self._weights.sum())
         return total if total != 0 else 1.0
 
     @scale.setter
@@ -168,8 +169,19 @@ class ParallelKernelFilter(BandFilter):
         self._check_scale()
 
     def _check_scale(self) -> None:
-        if self.scale == 0:
+        scale = self.scale
+        if self._scale_arg is None and not np.isfinite(scale):
+            raise ValueError(
+                "kernel weights sum to more than a float holds; give scale= explicitly"
+            )
+        if scale == 0:
             raise ValueError("scale must not be 0 (it divides every result)")
+        with np.errstate(over="ignore"):
+            scaled = self._weights / scale
+        if not np.isfinite(scaled).all():
+            raise ValueError(
+                f"scale={scale!r} is too small for these weights (weight / scale overflows)"
+            )
 
     @property
     def offset(self) -> float:

@@ -19,11 +19,13 @@ the borders itself: no padded copy of the image is made anywhere.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import importlib.util
 import os
 import queue
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -133,6 +135,15 @@ def _context_backend() -> object | None:
     return None if chosen is None or chosen is unset else chosen
 
 
+def check_progress(progress: object) -> Progress | None:
+    """Return ``progress`` if it is ``None`` or callable, else raise ``TypeError``."""
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be a callable progress(done, total) or None, got {progress!r}"
+        )
+    return progress
+
+
 def default_backend() -> str:
     """Our backend when neither the call nor ``parallel_config`` names one: threads.
 
@@ -150,12 +161,41 @@ def _resolve_backend(name: str | None) -> tuple[str | object, object, int | None
         if chosen is not None:
             return chosen, chosen, context_n_jobs
         name = default_backend()
-    if name == "dask":
-        # pass the instance: joblib 1.6 forwards Parallel(backend="dask")'s
-        # nesting_level to every Dask submit, which then fails
-        instance = dask_backend()
+    instance = make_backend(name)
+    if name in ("dask", *_PROCESS_BACKENDS):
         return instance, instance, context_n_jobs
-    return name, BACKENDS[name](nesting_level=0), context_n_jobs
+    return name, instance, context_n_jobs
+
+
+#: Local process backends whose workers leave Ctrl-C to the parent.
+_PROCESS_BACKENDS = ("loky", "multiprocessing")
+
+
+def quiet_worker() -> None:
+    """Worker initializer: ignore Ctrl-C, which the parent handles; die on SIGTERM.
+
+    A terminal sends SIGINT to the whole process group; the parent stops the
+    pool, removes its files and reports once, so a worker's own
+    ``KeyboardInterrupt`` traceback would only be noise. A forked worker may
+    have inherited a Python SIGTERM handler from its parent; the pool stops
+    its workers with SIGTERM, which must end them at once.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def make_backend(name: str) -> object:
+    """Return a joblib backend instance for ``name``.
+
+    Dask's is made on the current client (joblib 1.6 forwards
+    ``Parallel(backend="dask")``'s nesting level to every submit, which then
+    fails); local process backends start their workers with ``quiet_worker``.
+    """
+    if name == "dask":
+        return dask_backend()
+    if name in _PROCESS_BACKENDS:
+        return BACKENDS[name](nesting_level=0, initializer=quiet_worker)
+    return BACKENDS[name](nesting_level=0)
 
 
 def dask_backend() -> object:
@@ -203,8 +243,56 @@ def _temp_root(explicit: str | None, nbytes: int) -> str:
 
 
 def make_private_folder(root: str) -> Path:
-    """Create a fresh folder under ``root``: mode 0700, unique name (``mkdtemp``)."""
-    return Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=root))
+    """Create a fresh folder under ``root``: mode 0700, unique name (``mkdtemp``).
+
+    Its name carries this process's id, so that a folder left behind by a
+    process that was killed (``SIGKILL``, ``SIGTERM``) is removed by the next
+    call that makes one under the same root; folders still open at interpreter
+    exit are removed then.
+    """
+    sweep_orphans(root)
+    folder = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
+    _OPEN_FOLDERS.add(folder)
+    return folder
+
+
+_OPEN_FOLDERS: set[Path] = set()
+
+
+def _remove_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    _OPEN_FOLDERS.discard(folder)
+
+
+@atexit.register
+def _remove_open_folders() -> None:
+    for folder in list(_OPEN_FOLDERS):
+        _remove_folder(folder)
+
+
+def sweep_orphans(root: str) -> None:
+    """Remove our folders under ``root`` whose owning process no longer exists."""
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(_TEMP_PREFIX):
+            continue
+        pid_text = entry.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
 
 
 def _band_from_files(
@@ -239,8 +327,44 @@ def joblib_runner(parallel: joblib.Parallel) -> Runner:
     return run
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
+class _BandPool:
+    """The process's one pool of band threads, as large as the largest ``n_jobs - 1`` asked.
+
+    joblib decides the backend and ``n_jobs``; this pool only runs the bands of
+    its threading backend. Growing it replaces it (the old threads finish their
+    bands and exit), so no more threads are ever alive than the largest
+    ``n_jobs`` in use. Its threads are joined at interpreter exit like every
+    ``ThreadPoolExecutor``'s; after ``fork`` the child starts a new one (the
+    parent's threads do not exist there).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.executor: ThreadPoolExecutor | None = None
+        self.size = 0
+
+    def get(self, helpers: int) -> ThreadPoolExecutor | None:
+        """Return the pool, grown to at least ``helpers`` threads (``None`` for 0)."""
+        if helpers <= 0:
+            return None
+        with self.lock:
+            if self.executor is None or self.size < helpers:
+                old = self.executor
+                self.executor = ThreadPoolExecutor(helpers, "pil-parallel-blur")
+                self.size = helpers
+                if old is not None:
+                    old.shutdown(wait=False)
+            return self.executor
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's pool without touching its threads."""
+        self.lock = threading.Lock()
+        self.executor, self.size = None, 0
+
+
+_BAND_POOL = _BandPool()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_BAND_POOL.forget)
 
 
 def thread_runner(workers: int) -> Runner:
@@ -253,10 +377,7 @@ def thread_runner(workers: int) -> Runner:
     handing out of bands; bands already running finish before it is raised.
     """
     helpers = max(0, workers - 1)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(helpers)
-        if pool is None and helpers:
-            pool = _POOLS[helpers] = ThreadPoolExecutor(helpers, "pil-parallel-blur")
+    pool = _BAND_POOL.get(helpers)
 
     def run(tasks: Iterable[Task]) -> Iterator[object]:
         pending = collections.deque(tasks)
@@ -277,7 +398,14 @@ def thread_runner(workers: int) -> Runner:
                     finished.put((False, e))
                     return
 
-        running = [pool.submit(work) for _ in range(helpers)] if pool is not None else []
+        running = []
+        for _ in range(helpers if pool is not None else 0):
+            try:
+                running.append(pool.submit(work))  # type: ignore[union-attr]
+            except RuntimeError:
+                # the interpreter is shutting down (a thread outliving main), or
+                # a concurrent call grew the pool: the caller does the bands
+                break
         done = 0
         try:
             while done < total:
@@ -381,6 +509,12 @@ def _create_out_file(path: str, plan: BandPlan) -> np.memmap:
     return out
 
 
+#: One process-path call at a time: loky's executor is shared by the whole
+#: process, and resizing it for one call while another call's tasks run
+#: deadlocks (4 threads with n_jobs 2 and 3 hung in 3 runs of 3).
+_PROCESS_CALLS = threading.Lock()
+
+
 def _run_on_files(
     image: np.ndarray,
     plan: BandPlan,
@@ -407,12 +541,13 @@ def _run_on_files(
             (_band_from_files, (image_path, out_path, a, b, plan)) for a, b in bands
         ]
         _drain(runner(tasks), len(bands), progress)
-        if os.name == "nt":  # an open mapping would keep the file from being removed
-            return np.array(out)
-        # POSIX: the mapping outlives the unlinked file; no copy needed.
-        return out.view(np.ndarray)
+        # a private copy: an ordinary array (picklable, not shared with a fork)
+        # that holds no space in the temp folder once the files are removed
+        result = np.array(out)
+        del out
+        return result
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove_folder(folder)
 
 
 def _run_remote(
@@ -537,4 +672,5 @@ def run_plan(
     if kind == "remote":
         return _run_remote(image, plan, runner, n_bands, progress)
     root = _temp_root(settings.temp_folder, image.nbytes * 2)
-    return _run_on_files(image, plan, runner, n_bands, root, progress)
+    with _PROCESS_CALLS:
+        return _run_on_files(image, plan, runner, n_bands, root, progress)

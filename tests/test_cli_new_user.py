@@ -5,6 +5,8 @@ import os
 import pty
 import re
 import select
+import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -239,3 +241,57 @@ def test_progress_bar_in_a_terminal_ends_clean(tmp_path):
     line = next(part for part in re.split(r"[\r\n]", text) if f"{src} -> " in part)
     prefix = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line[: line.index(str(src))])
     assert prefix.strip() == "", repr(text[-300:])
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky", "multiprocessing"])
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, backend):
+    """SIGINT to the whole process group, as a terminal sends it, mid-batch, three times."""
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(photo_like(1200, 1600, seed=1)).save(src / "0.png")
+    for i in range(1, 12):
+        shutil.copy(src / "0.png", src / f"{i}.png")
+    for attempt in range(3):
+        out = tmp_path / f"out{attempt}"
+        proc = subprocess.Popen(
+            [*CLI, "blur", src, "--out-dir", out, "--sigma", "60", "--backend", backend],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, like a shell job
+        )
+        time.sleep(1.5 + 0.4 * attempt)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr
+        assert "Traceback" not in stderr, stderr
+        assert [line for line in stderr.splitlines() if line.strip()] == [
+            "pil-parallel-blur: interrupted"
+        ], stderr
+        assert not out.exists() or not list(out.glob(".*.partial"))
+
+
+def test_sigterm_stops_the_batch_and_its_workers(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(photo_like(1200, 1600, seed=2)).save(src / "0.png")
+    for i in range(1, 12):
+        shutil.copy(src / "0.png", src / f"{i}.png")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [*CLI, "blur", src, "--out-dir", out, "--sigma", "60", "--backend", "loky"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)
+    proc.terminate()  # SIGTERM to the command alone, as a service manager sends it
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and stderr.strip().splitlines() == [
+        "pil-parallel-blur: terminated"
+    ]
+    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert not [n for n in written if n.endswith(".partial")]
+    time.sleep(2.0)  # no worker goes on writing after the command is gone
+    assert (sorted(p.name for p in out.iterdir()) if out.exists() else []) == written
