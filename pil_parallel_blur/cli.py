@@ -612,7 +612,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"{(err_ours == 0).mean():.3%} of samples exact"
     )
     print(
-        f"Pillow GaussianBlur({sigma:g}): {t_pillow:.3f} s; max error {err_pillow.max():.0f}, "
+        f"Pillow GaussianBlur({sigma!r}): {t_pillow:.3f} s; max error {err_pillow.max():.0f}, "
         f"{(err_pillow == 0).mean():.3%} of samples exact"
     )
     for name, path in paths.items():
@@ -714,7 +714,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         ax.plot(jobs, [n / jobs[0] for n in jobs], "k--", label="ideal")
         ax.set_xlabel("workers")
         ax.set_ylabel(f"speedup over {jobs[0]} worker(s)")
-        ax.set_title(f"pil-parallel-blur, sigma={args.sigma:g}")
+        ax.set_title(f"pil-parallel-blur, sigma={args.sigma!r}")
         ax.legend()
         fig.tight_layout()
         fig.savefig(args.plot, dpi=100)

@@ -38,6 +38,7 @@ from typing import cast
 import joblib
 import joblib.parallel
 import numpy as np
+from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
 from joblib.parallel import BACKENDS, get_active_backend
 
 from .engine import BandPlan, correlate_rows, source_rows
@@ -673,4 +674,17 @@ def run_plan(
         return _run_remote(image, plan, runner, n_bands, progress)
     root = _temp_root(settings.temp_folder, image.nbytes * 2)
     with _PROCESS_CALLS:
-        return _run_on_files(image, plan, runner, n_bands, root, progress)
+        try:
+            return _run_on_files(image, plan, runner, n_bands, root, progress)
+        except _BROKEN_POOL:
+            # a worker that died while idle (killed, out of memory) breaks the
+            # shared executor for the next call that uses it; joblib replaces a
+            # broken executor when asked again: try once more (a band that
+            # kills its worker fails again, and that is raised)
+            again = joblib.Parallel(
+                n_jobs=n_jobs, backend=backend_arg, max_nbytes=None, return_as=return_as
+            )
+            return _run_on_files(image, plan, joblib_runner(again), n_bands, root, progress)
+
+
+_BROKEN_POOL = (TerminatedWorkerError, BrokenProcessPool)

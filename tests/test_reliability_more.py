@@ -247,3 +247,33 @@ def test_concurrent_loky_calls_with_different_n_jobs_complete():
     )
     assert done.returncode == 0, done.stderr
     assert "done []" in done.stdout
+
+
+def test_a_loky_worker_killed_while_idle_does_not_fail_the_next_call(monkeypatch):
+    import signal
+
+    def loky_workers() -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == os.getpid() and b"loky" in cmd and b"resource_tracker" not in cmd:
+                pids.append(int(entry.name))
+        return pids
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+    want = gaussian_blur(IMAGE, sigma=2, n_jobs=1)
+    for _ in range(4):
+        gaussian_blur(IMAGE, sigma=2, n_jobs=2, backend="loky")
+        workers = loky_workers()
+        assert workers
+        for pid in workers:  # kill the idle workers
+            os.kill(pid, signal.SIGKILL)
+        out = gaussian_blur(IMAGE, sigma=2, n_jobs=2, backend="loky")
+        assert np.array_equal(out, want)
