@@ -318,3 +318,14 @@ def test_a_long_single_row_stays_small_in_memory():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.strip()) < 100  # MB; it was 5.5 GB for 30 M samples
+
+
+def test_a_very_wide_image_through_the_command_line(tmp_path):
+    """Rows of 270 000 bytes (more than Pillow's 256 KiB encoder chunk)."""
+    src, out = tmp_path / "wide.png", tmp_path / "out.png"
+    a = photo_like(24, 90_000, seed=5)
+    Image.fromarray(a).save(src)
+    done = run("blur", src, "-o", out, "--sigma", 2, "--size", 7)
+    assert done.returncode == 0, done.stderr
+    want = gaussian_blur(a, sigma=2, size=7, n_jobs=1)
+    assert np.array_equal(np.asarray(Image.open(out)), want)

@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import textwrap
@@ -114,7 +115,8 @@ def test_folders_of_dead_processes_are_swept(tmp_path, monkeypatch):
     assert alive.exists() and other.exists()
 
 
-def test_sigkill_of_the_parent_leaves_a_dump_the_next_call_removes(tmp_path, monkeypatch):
+@pytest.mark.parametrize("signame", ["SIGKILL", "SIGTERM"])
+def test_a_killed_parent_leaves_a_dump_the_next_call_removes(tmp_path, monkeypatch, signame):
     monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     code = """
         import numpy as np
@@ -124,13 +126,13 @@ def test_sigkill_of_the_parent_leaves_a_dump_the_next_call_removes(tmp_path, mon
         def stop_here(*args):
             print("dumped", flush=True)
             import os, signal
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), signal.{signame})
         parallel._drain = stop_here
         a = np.zeros((300, 200, 3), np.uint8)
         gaussian_blur(a, sigma=2, n_jobs=2, backend="loky", temp_folder={root!r})
         """
-    done = _python(code.format(root=str(tmp_path)), timeout=60)
-    assert "dumped" in done.stdout and done.returncode == -9
+    done = _python(code.format(root=str(tmp_path), signame=signame), timeout=60)
+    assert "dumped" in done.stdout and done.returncode == -getattr(signal, signame)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("pil-parallel-blur-")]
     gaussian_blur(IMAGE, sigma=2, n_jobs=2, backend="loky", temp_folder=str(tmp_path))
     assert list(tmp_path.iterdir()) == []
