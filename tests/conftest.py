@@ -7,6 +7,8 @@ correlation is the direct 2-D sum of SPEC §3 (not the separable form).
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -108,3 +110,14 @@ def each_engine(request, monkeypatch):
             "the compiled engine is not built here: python3 -m pip install -e ."
         )
     return request.param
+
+
+#: The command line, as a subprocess (the module form: no PATH needed).
+CLI = [sys.executable, "-m", "pil_parallel_blur"]
+
+
+def run(*args, cwd=None) -> subprocess.CompletedProcess:
+    """Run ``pil-parallel-blur ARGS`` and capture its output (5 minutes at most)."""
+    return subprocess.run(
+        [*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )

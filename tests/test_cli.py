@@ -5,25 +5,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_spec_accuracy, photo_like, reference_kernel
+from conftest import assert_spec_accuracy, photo_like, reference_kernel, run
 from PIL import Image, ImageCms
 
 EXE = shutil.which("pil-parallel-blur")
-
-
-def run(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "pil_parallel_blur", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def one_error_line(done, *words):

@@ -1,18 +1,6 @@
-import subprocess
-import sys
-
 import numpy as np
+from conftest import run
 from PIL import Image
-
-
-def run(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "pil_parallel_blur", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def test_demo_writes_pictures(tmp_path):

@@ -15,23 +15,11 @@ import time
 
 import numpy as np
 import pytest
-from conftest import photo_like
+from conftest import CLI, photo_like, run
 from PIL import Image
 
 import pil_parallel_blur as pb
 from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur
-
-CLI = [sys.executable, "-m", "pil_parallel_blur"]
-
-
-def run(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "pil_parallel_blur", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 @pytest.fixture
