@@ -58,11 +58,57 @@ class UserError(Exception):
 
 
 # ------------------------------------------------------------------ saving
+class _Saves:
+    """Saves in flight in this process, so that an interrupted batch can let them end.
+
+    Batch workers that are threads cannot be stopped mid-save; after Ctrl-C the
+    command refuses new saves, waits for those in flight to be renamed into
+    place, and only then removes what is left, so no ``.partial`` file outlives it.
+    """
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.running = 0
+        self.closed = False
+
+    def begin(self, path: Path) -> None:
+        with self.changed:
+            if self.closed:
+                raise UserError(f"{path}: not written (interrupted)")
+            self.running += 1
+
+    def end(self) -> None:
+        with self.changed:
+            self.running -= 1
+            self.changed.notify_all()
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Refuse new saves and wait (at most ``timeout`` s) for those in flight."""
+        with self.changed:
+            self.closed = True
+            self.changed.wait_for(lambda: self.running == 0, timeout)
+
+    def reopen(self) -> None:
+        with self.changed:
+            self.closed = False
+
+
+_SAVES = _Saves()
+
+
 def save_atomic(image: Image.Image, path: Path, fmt: str, params: dict[str, Any]) -> None:
     """Save to a temporary file in the destination folder, then rename over ``path``.
 
     A crash or an error leaves either the old file or the new one, never half of one.
     """
+    _SAVES.begin(path)
+    try:
+        _save_atomic(image, path, fmt, params)
+    finally:
+        _SAVES.end()
+
+
+def _save_atomic(image: Image.Image, path: Path, fmt: str, params: dict[str, Any]) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     tmp = Path(tmp_name)
     try:
@@ -458,6 +504,7 @@ def _cmd_blur(args: argparse.Namespace) -> int:
                     elif not args.quiet:
                         bar.say(f"{src} ({seconds:.2f} s)")
             finally:
+                _SAVES.close()  # an interrupted batch: let saves in flight finish first
                 remove_partial_files(jobs)
     if args.created_out_dir and not any(Path(args.out_dir).iterdir()):
         Path(args.out_dir).rmdir()  # a run that wrote nothing leaves no new folder
@@ -1010,6 +1057,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse, not warn
     previous = _on_sigterm(_raise_terminated)
+    _SAVES.reopen()  # closed at the end of an earlier batch in this process
     try:
         return int(args.func(args))
     except (UserError, ValueError, TypeError, OSError, ImportError) as e:
