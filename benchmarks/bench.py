@@ -50,6 +50,7 @@ from PIL import Image, ImageFilter  # noqa: E402
 
 import pil_parallel_blur  # noqa: E402
 from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur  # noqa: E402
+from pil_parallel_blur.about import usable_cpus  # noqa: E402
 from pil_parallel_blur.testimage import test_chart  # noqa: E402
 
 SETTINGS = {"a": (7, 2.0), "b": (49, 8.0), "c": (151, 25.0)}
@@ -315,13 +316,6 @@ def sigma_sweep(a: np.ndarray, reps: int) -> dict[str, dict[str, float]]:
         print(f"sweep sigma {sigma:g} ...", flush=True)
         table[f"{sigma:g}"] = warm_times(a, names, default_size(sigma), sigma, reps)
     return table
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def scaling(a: np.ndarray, reps: int) -> dict[str, dict[str, float]]:
