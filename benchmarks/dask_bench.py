@@ -14,19 +14,20 @@ import numpy as np
 from distributed import Client, LocalCluster
 
 from pil_parallel_blur import gaussian_blur
-from pil_parallel_blur.engine import make_plan, source_rows
+from pil_parallel_blur.engine import plan_correlation, rows_read
 from pil_parallel_blur.kernels import resolve_kernel
+from pil_parallel_blur.parallel import cut_tiles
 from pil_parallel_blur.testimage import test_chart
 
 
-def shipped_bytes(shape: tuple[int, int, int], size: int, sigma: float, n_bands: int) -> int:
-    """Bytes sent to and from the workers: each band's source rows out, its rows back."""
+def shipped_bytes(shape: tuple[int, int, int], size: int, sigma: float, workers: int) -> int:
+    """Bytes sent to and from the workers: each tile's source rows out, its values back."""
     factors = resolve_kernel(size, sigma).factors(shape)
-    plan = make_plan(shape, np.dtype(np.uint8), *factors)
+    plan = plan_correlation(shape, np.dtype(np.uint8), [factors])
     row = shape[1] * shape[2]
     sent = 0
-    for a, b in plan.band_bounds(n_bands):
-        first, last = source_rows(plan, a, b)
+    for tile in cut_tiles(plan, workers):
+        first, last = rows_read(plan, tile.top, tile.bottom)
         sent += (last - first) * row
     return sent + shape[0] * row
 
@@ -53,7 +54,7 @@ def main() -> None:
                     if rep:
                         runs[backend].append(time.perf_counter() - t0)
             med = {k: statistics.median(v) for k, v in runs.items()}
-            mb = shipped_bytes(a.shape, size, sigma, 8) / 1e6
+            mb = shipped_bytes(a.shape, size, sigma, 2) / 1e6
             rows.append((label, setting, med, mb, a.nbytes / 1e6))
     print(
         "| image | setting | Dask, 2 workers | loky, 2 | threads, 2 | Dask ÷ loky | "

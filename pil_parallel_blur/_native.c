@@ -33,6 +33,7 @@ struct ppb_job {
     const void *src;       /* image rows [src_row0, src_row0 + n) */
     void *out;             /* output rows [out_row0, out_row0 + m) */
     long src_row0, out_row0, start, stop, height, width, channels, itemsize;
+    long col0, col1;       /* output pixel columns [col0, col1) of those rows */
     int type, ry, rx, n_terms;
     const double *gy[PPB_MAX_TERMS], *gx[PPB_MAX_TERMS];
     int sym_x[PPB_MAX_TERMS]; /* horizontal taps symmetric: fold them */
@@ -123,10 +124,11 @@ static int symmetric(const double *g, long n)
 }
 
 PyDoc_STRVAR(correlate_doc,
-"correlate(src, src_row0, out, out_row0, start, stop, height, width, channels, type,\n"
-"          terms, double, offset, rounding, lo, hi, grid)\n"
+"correlate(src, src_row0, out, out_row0, start, stop, col0, col1, height, width,\n"
+"          channels, type, terms, double, offset, rounding, lo, hi, grid)\n"
 "--\n\n"
-"Write output rows [start, stop) of the edge-replicated correlation of an image\n"
+"Write output rows [start, stop), pixel columns [col0, col1), of the\n"
+"edge-replicated correlation of an image\n"
 "of `height` rows with sum(outer(gy, gx) for gy, gx in terms).\n\n"
 "src holds image rows from src_row0 on (C order, `width` x `channels` samples of\n"
 "`type` each); it must hold every row the band reads. out holds output rows\n"
@@ -137,12 +139,12 @@ PyDoc_STRVAR(correlate_doc,
 static PyObject *ppb_correlate(PyObject *module, PyObject *args)
 {
     Py_buffer src = {0}, out = {0};
-    long src_row0, out_row0, start, stop, height, width, channels;
+    long src_row0, out_row0, start, stop, col0, col1, height, width, channels;
     int type, use_double, rounding;
     PyObject *terms;
     double offset, lo, hi, grid;
-    if (!PyArg_ParseTuple(args, "y*lw*lllllliOpdiddd", &src, &src_row0, &out, &out_row0,
-                          &start, &stop, &height, &width, &channels, &type, &terms,
+    if (!PyArg_ParseTuple(args, "y*lw*lllllllliOpdiddd", &src, &src_row0, &out, &out_row0,
+                          &start, &stop, &col0, &col1, &height, &width, &channels, &type, &terms,
                           &use_double, &offset, &rounding, &lo, &hi, &grid))
         return NULL;
     PyObject *result = NULL;
@@ -155,10 +157,11 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args)
         PyErr_Format(PyExc_ValueError, "unknown sample type %d", type);
         goto done;
     }
-    if (height < 1 || width < 1 || channels < 1 || start < 0 || stop > height || start > stop) {
+    if (height < 1 || width < 1 || channels < 1 || start < 0 || stop > height || start > stop ||
+        col0 < 0 || col1 > width || col0 > col1) {
         PyErr_Format(PyExc_ValueError,
-                     "bad geometry: rows [%ld, %ld) of a %ld x %ld x %ld image", start, stop,
-                     height, width, channels);
+                     "bad geometry: rows [%ld, %ld), columns [%ld, %ld) of a %ld x %ld x %ld "
+                     "image", start, stop, col0, col1, height, width, channels);
         goto done;
     }
     if (!PyTuple_Check(terms) || PyTuple_GET_SIZE(terms) < 1 ||
@@ -197,6 +200,8 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args)
     job.channels = channels;
     job.start = start;
     job.stop = stop;
+    job.col0 = col0;
+    job.col1 = col1;
     job.src_row0 = src_row0;
     job.out_row0 = out_row0;
     job.finish = (struct ppb_finish){offset, grid, lo, hi, rounding};
@@ -225,7 +230,7 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args)
     const struct ppb_level *level = &ppb_levels[state->level];
     ppb_band_fn band = use_double ? level->band_d : level->band_f;
     int status = 0;
-    if (start < stop) {
+    if (start < stop && col0 < col1) {
         Py_BEGIN_ALLOW_THREADS
         status = band(&job);
         Py_END_ALLOW_THREADS

@@ -275,11 +275,13 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
 
 static inline long FN(clamp)(long v, long hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
 
-/* Correlate output rows [start, stop) (see struct ppb_job).  Returns 0, or -1
+/* Correlate output rows [start, stop), columns [col0, col1) (see struct ppb_job).  Returns 0, or -1
  * when memory runs out.  Runs without the GIL: touches no Python object. */
 static int FN(band)(const struct ppb_job *job)
 {
-    const long H = job->height, WC = job->width * job->channels, C = job->channels;
+    const long H = job->height, C = job->channels, stride = job->width * C;
+    /* the window of output columns [col0, col1): WC samples of each row */
+    const long col0 = job->col0, WC = (job->col1 - job->col0) * C;
     const int ry = job->ry, rx = job->rx, nt = job->n_terms;
     const long isz = job->itemsize;
     /* output rows per chunk: each chunk reuses the horizontal rows it shares
@@ -321,11 +323,17 @@ static int FN(band)(const struct ppb_job *job)
         const long y1 = y0 + R < job->stop ? y0 + R : job->stop;
         const long lo = FN(clamp)(y0 - ry, H - 1), hi = FN(clamp)(y1 - 1 + ry, H - 1);
         for (long s = have >= lo ? have + 1 : lo; s <= hi; s++) {
-            FN(load_row)(job->type, src + (s - job->src_row0) * WC * isz, row + margin, WC);
-            for (long m = 0; m < margin; m += C) {
-                memcpy(row + m, row + margin, sizeof(T) * (size_t)C);
-                memcpy(row + margin + WC + m, row + margin + WC - C, sizeof(T) * (size_t)C);
-            }
+            /* row[k] holds pixel column col0 - rx + k/C: load the columns inside
+             * the image, then replicate the image's edge pixel where the window's
+             * margin reaches past it */
+            const long a = col0 - rx > 0 ? col0 - rx : 0;
+            const long b = job->col1 + rx < job->width ? job->col1 + rx : job->width;
+            T *first = row + (a - (col0 - rx)) * C, *end = first + (b - a) * C;
+            FN(load_row)(job->type, src + ((s - job->src_row0) * stride + a * C) * isz, first,
+                         (b - a) * C);
+            for (T *p = row; p < first; p += C) memcpy(p, first, sizeof(T) * (size_t)C);
+            for (T *p = end; p < row + WC + 2 * margin; p += C)
+                memcpy(p, end - C, sizeof(T) * (size_t)C);
             for (int t = 0; t < nt; t++)
                 for (long i = 0; i < n_tiles; i++) {
                     const long x0 = i * TW, n = x0 + TW <= WC ? TW : WC - x0;
@@ -353,7 +361,7 @@ static int FN(band)(const struct ppb_job *job)
                 }
                 for (int i = 0; i < m; i++)
                     FN(store_row)(job->type, accs[i],
-                                  out + ((y + i - job->out_row0) * WC + x0) * isz, n,
+                                  out + ((y + i - job->out_row0) * stride + col0 * C + x0) * isz, n,
                                   &job->finish);
                 y += m;
             }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import make_terms_plan
+from .engine import plan_correlation
 from .kernels import (
     KernelSpec,
     check_kernel,
@@ -13,7 +13,7 @@ from .kernels import (
     result_grid,
     separable_terms,
 )
-from .parallel import ParallelSettings, Progress, check_progress, run_plan
+from .parallel import ParallelSettings, Progress, Workers, fill_parallel_doc, run_plan
 
 __all__ = ["gaussian_blur", "correlate", "blur_array", "correlate_array", "check_array"]
 
@@ -59,8 +59,7 @@ def check_array(array: object) -> np.ndarray:
 def correlate_array(
     array: np.ndarray,
     factors: list[tuple[np.ndarray, np.ndarray]],
-    settings: ParallelSettings,
-    progress: Progress | None = None,
+    workers: Workers,
     *,
     offset: float = 0.0,
     rounding: str = "rint",
@@ -77,7 +76,7 @@ def correlate_array(
         array = array.swapaxes(0, 1)
         factors = [(g_x, g_y) for g_y, g_x in factors]
     native = np.ascontiguousarray(array, dtype=work)
-    plan = make_terms_plan(
+    plan = plan_correlation(
         native.shape,
         native.dtype,
         factors,
@@ -85,7 +84,7 @@ def correlate_array(
         rounding=rounding,
         result_grid=result_grid,
     )
-    out = run_plan(native, plan, settings, progress).reshape(array.shape)
+    out = run_plan(native, plan, workers).reshape(array.shape)
     out = out.astype(array.dtype, copy=False)
     return out.swapaxes(0, 1).copy() if narrow else out
 
@@ -107,15 +106,15 @@ def _is_narrow(shape: tuple[int, ...]) -> bool:
 def blur_array(
     array: np.ndarray,
     spec: KernelSpec,
-    settings: ParallelSettings,
-    progress: Progress | None = None,
+    workers: Workers,
 ) -> np.ndarray:
     """Blur a validated array with a resolved Gaussian; same shape and dtype out."""
     if spec.is_identity or array.size == 0:
         return array.copy()
-    return correlate_array(array, [spec.factors(array.shape)], settings, progress)
+    return correlate_array(array, [spec.factors(array.shape)], workers)
 
 
+@fill_parallel_doc
 def gaussian_blur(
     array: np.ndarray,
     sigma: float | tuple[float, float] | None = None,
@@ -144,17 +143,7 @@ def gaussian_blur(
     size : int or (int, int), optional
         Odd kernel side, or ``(size_x, size_y)``. Default
         ``2 * ceil(3 * sigma) + 1``.
-    n_jobs : int, optional
-        Number of workers (joblib convention: ``-1`` all CPUs). Default: the
-        enclosing ``joblib.parallel_config``'s, else all usable CPUs.
-    backend : str, optional
-        joblib backend name, e.g. ``"loky"`` or ``"threading"``. Default: the
-        enclosing ``joblib.parallel_config``'s, else ``"threading"``.
-    temp_folder : str, optional
-        Folder for the process backends' private memory-mapped files.
-    progress : callable, optional
-        Called as ``progress(bands_done, bands_total)`` in the calling thread
-        as bands finish (once with ``(1, 1)`` when run in-process).
+    {parallel_parameters}
 
     Returns
     -------
@@ -174,10 +163,11 @@ def gaussian_blur(
     52
     """
     spec = resolve_kernel(size, sigma, allow_zero=True)
-    settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
-    return blur_array(check_array(array), spec, settings, check_progress(progress))
+    settings = ParallelSettings(n_jobs, backend, temp_folder, progress)
+    return blur_array(check_array(array), spec, Workers(settings))
 
 
+@fill_parallel_doc
 def correlate(
     array: np.ndarray,
     kernel: object,
@@ -205,8 +195,7 @@ def correlate(
         2-D kernel with odd sides (rectangular allowed), finite real numbers.
     offset : float
         Added to every result before rounding.
-    n_jobs, backend, temp_folder, progress
-        As for [gaussian_blur][pil_parallel_blur.gaussian_blur].
+    {parallel_parameters}
 
     Returns
     -------
@@ -221,15 +210,14 @@ def correlate(
     [1, 2, 2]
     """
     k = check_kernel(kernel)
-    settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
+    settings = ParallelSettings(n_jobs, backend, temp_folder, progress)
     shift = check_number("offset", offset)
     terms = separable_terms(k)
     grid = result_grid(k, shift)  # dyadic weights and offset: exact ties stay ties
     return correlate_array(
         check_array(array),
         terms,
-        settings,
-        check_progress(progress),
+        Workers(settings),
         offset=shift,
         result_grid=grid,
     )

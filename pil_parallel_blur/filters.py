@@ -19,14 +19,7 @@ from PIL import ImageFilter
 from .blur import blur_array, correlate_array
 from .engine import unsharp_rows
 from .kernels import DEFAULT_SIGMA, KernelSpec, resolve_kernel
-from .parallel import (
-    ParallelSettings,
-    Progress,
-    Task,
-    check_progress,
-    copy_threads,
-    run_on_threads,
-)
+from .parallel import ParallelSettings, Progress, Task, Workers, fill_parallel_doc
 from .pillow_adapter import array_to_core, check_mode, core_to_array
 
 __all__ = ["ParallelGaussianFilter", "ParallelBoxBlur", "ParallelUnsharpMask"]
@@ -36,7 +29,6 @@ class BandFilter(ImageFilter.MultibandFilter):
     """What every filter shares: parallel settings and the image → array → image flow."""
 
     settings: ParallelSettings
-    progress: Progress | None
 
     def _set_parallel(
         self,
@@ -45,17 +37,15 @@ class BandFilter(ImageFilter.MultibandFilter):
         temp_folder: str | None,
         progress: Progress | None,
     ) -> None:
-        self.settings = ParallelSettings(n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
-        self.progress = check_progress(progress)
+        self.settings = ParallelSettings(n_jobs, backend, temp_folder, progress)
 
     def _settings_repr(self) -> str:
-        s = self.settings
-        return f"n_jobs={s.n_jobs!r}, backend={s.backend!r}, temp_folder={s.temp_folder!r}"
+        return self.settings.describe()
 
     def _is_identity(self) -> bool:
         return False
 
-    def _apply(self, array: np.ndarray) -> np.ndarray:
+    def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
         raise NotImplementedError
 
     def filter(self, image: Any) -> Any:
@@ -79,10 +69,12 @@ class BandFilter(ImageFilter.MultibandFilter):
         check_mode(image.mode)
         if self._is_identity() or image.size[0] * image.size[1] == 0:
             return image.copy()
-        out = self._apply(core_to_array(image))
-        return array_to_core(out, image.mode, copy_threads(self.settings))
+        workers = Workers(self.settings)  # resolved once per call, at call time
+        out = self._apply(core_to_array(image), workers)
+        return array_to_core(out, image.mode, workers)
 
 
+@fill_parallel_doc
 class ParallelGaussianFilter(BandFilter):
     """Exact Gaussian blur for ``Image.filter``, computed in parallel over bands.
 
@@ -101,20 +93,7 @@ class ParallelGaussianFilter(BandFilter):
         ``2 * ceil(3 * sigma) + 1``, which covers ±3σ.
     sigma : float or (float, float), optional
         Standard deviation (``>= 0``). Default 2, like ``GaussianBlur``.
-    n_jobs : int, optional
-        Number of workers in joblib's convention (``-1`` all CPUs). Default:
-        the enclosing ``joblib.parallel_config``'s, else all usable CPUs.
-    backend : str, optional
-        joblib backend name (``"threading"``, ``"loky"``,
-        ``"multiprocessing"``, ``"sequential"``, ``"dask"``). Default: the
-        enclosing ``joblib.parallel_config``'s, else ``"threading"``.
-    temp_folder : str, optional
-        Where process backends create their private memory-mapped files.
-        Default ``$JOBLIB_TEMP_FOLDER``, else ``/dev/shm``, else the system
-        temporary folder.
-    progress : callable, optional
-        Called as ``progress(bands_done, bands_total)`` in the calling thread
-        as bands finish; for progress bars.
+    {parallel_parameters}
 
     Attributes
     ----------
@@ -170,6 +149,15 @@ class ParallelGaussianFilter(BandFilter):
         self._configure(size, sigma if sigma is not None else radius)
         self._set_parallel(n_jobs, backend, temp_folder, progress)
 
+    @classmethod
+    def from_kernel(cls, kernel: KernelSpec, settings: ParallelSettings) -> ParallelGaussianFilter:
+        """Make the filter from values validated already (the command line's jobs)."""
+        flt = cls.__new__(cls)
+        flt.kernel, flt.settings = kernel, settings
+        flt._size = (kernel.size_x, kernel.size_y)
+        flt._sigma = (kernel.sigma_x, kernel.sigma_y)
+        return flt
+
     def _configure(self, size: object, sigma: object) -> None:
         """Validate and keep a size and sigma (``None``: the defaults)."""
         self.kernel: KernelSpec = resolve_kernel(size, sigma, allow_zero=True)
@@ -205,8 +193,8 @@ class ParallelGaussianFilter(BandFilter):
     def _is_identity(self) -> bool:
         return self.kernel.is_identity
 
-    def _apply(self, array: np.ndarray) -> np.ndarray:
-        return blur_array(array, self.kernel, self.settings, self.progress)
+    def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
+        return blur_array(array, self.kernel, workers)
 
 
 def _box_radius(value: object, whole: object) -> float:
@@ -240,6 +228,7 @@ def _box_taps(radius: float) -> tuple[np.ndarray, int | None]:
     return taps / taps.sum(), denominator
 
 
+@fill_parallel_doc
 class ParallelBoxBlur(BandFilter):
     """Box blur for ``Image.filter``: ``PIL.ImageFilter.BoxBlur``, in parallel.
 
@@ -254,8 +243,7 @@ class ParallelBoxBlur(BandFilter):
     radius : float or (float, float)
         Size of the box in each direction (``>= 0``), or ``(x, y)``. ``0``
         returns an unchanged copy.
-    n_jobs, backend, temp_folder, progress
-        As for [ParallelGaussianFilter][pil_parallel_blur.ParallelGaussianFilter].
+    {parallel_parameters}
 
     Attributes
     ----------
@@ -308,10 +296,10 @@ class ParallelBoxBlur(BandFilter):
     def _is_identity(self) -> bool:
         return self._xy == (0.0, 0.0)
 
-    def _apply(self, array: np.ndarray) -> np.ndarray:
+    def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
         (g_x, d_x), (g_y, d_y) = (_box_taps(r) for r in self._xy)
         grid = float(d_x * d_y) if d_x and d_y else None
-        return correlate_array(array, [(g_y, g_x)], self.settings, self.progress, result_grid=grid)
+        return correlate_array(array, [(g_y, g_x)], workers, result_grid=grid)
 
 
 def _check_int(name: str, value: object, lowest: int | None = None) -> int:
@@ -326,6 +314,7 @@ def _check_int(name: str, value: object, lowest: int | None = None) -> int:
 _UNSHARP_ROWS = 256
 
 
+@fill_parallel_doc
 class ParallelUnsharpMask(BandFilter):
     """Unsharp mask for ``Image.filter``: ``PIL.ImageFilter.UnsharpMask`` with an exact blur.
 
@@ -343,8 +332,7 @@ class ParallelUnsharpMask(BandFilter):
         Strength of the sharpening, in percent. Default 150.
     threshold : int
         Smallest ``|image − blurred|`` that is sharpened (``>= 0``). Default 3.
-    n_jobs, backend, temp_folder, progress
-        As for [ParallelGaussianFilter][pil_parallel_blur.ParallelGaussianFilter].
+    {parallel_parameters}
 
     Attributes
     ----------
@@ -416,8 +404,8 @@ class ParallelUnsharpMask(BandFilter):
     def _is_identity(self) -> bool:
         return self._kernel.is_identity
 
-    def _apply(self, array: np.ndarray) -> np.ndarray:
-        blurred = blur_array(array, self._kernel, self.settings, self.progress)
+    def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
+        blurred = blur_array(array, self._kernel, workers)
         out = np.empty_like(array)
         bounds = range(0, array.shape[0], _UNSHARP_ROWS)
         tasks: list[Task] = [
@@ -427,5 +415,5 @@ class ParallelUnsharpMask(BandFilter):
             )
             for a in bounds
         ]
-        run_on_threads(copy_threads(self.settings), tasks)
+        workers.run_small_tasks(tasks)
         return out

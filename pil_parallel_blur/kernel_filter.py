@@ -10,7 +10,7 @@ import numpy as np
 from .blur import correlate_array
 from .filters import BandFilter
 from .kernels import check_kernel, check_number, result_grid, separable_terms
-from .parallel import Progress
+from .parallel import Progress, Workers, fill_parallel_doc
 
 __all__ = ["ParallelKernelFilter", "check_kernel_sequence"]
 
@@ -41,6 +41,7 @@ def check_kernel_sequence(sequence: object, width: int, height: int) -> np.ndarr
     return check_kernel(flat.reshape(height, width))
 
 
+@fill_parallel_doc
 class ParallelKernelFilter(BandFilter):
     """Any convolution kernel for ``Image.filter``, computed in parallel over bands.
 
@@ -69,8 +70,7 @@ class ParallelKernelFilter(BandFilter):
         Added to each result after scaling. Default 0.
     size : (int, int), optional
         ``(width, height)`` of a flat ``kernel`` sequence (Pillow's form).
-    n_jobs, backend, temp_folder, progress
-        As for [ParallelGaussianFilter][pil_parallel_blur.ParallelGaussianFilter].
+    {parallel_parameters}
 
     Attributes
     ----------
@@ -228,12 +228,11 @@ class ParallelKernelFilter(BandFilter):
             f"offset={self._offset!r}, {self._settings_repr()})"
         )
 
-    def _apply(self, array: np.ndarray) -> np.ndarray:
+    def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
         return correlate_array(
             array,
             self.terms,
-            self.settings,
-            self.progress,
+            workers,
             offset=self._offset,
             rounding="half_up",
             result_grid=self.grid,

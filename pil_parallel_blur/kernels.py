@@ -43,6 +43,10 @@ class KernelSpec(NamedTuple):
             _factor(self.size_x, self.sigma_x, width),
         )
 
+    def transposed(self) -> KernelSpec:
+        """Return this kernel with x and y swapped (for an image turned by 90°)."""
+        return KernelSpec(self.size_y, self.size_x, self.sigma_y, self.sigma_x)
+
     @property
     def is_identity(self) -> bool:
         """True when the kernel is a single 1 (``sigma == 0`` on both axes)."""

@@ -1,8 +1,16 @@
 """The Pillow side: modes the filters accept and copies between Pillow images and arrays.
 
-Everything here that reaches past Pillow's public API (its raw encoder and
-decoder factories, ``Image.core.new``) is in this module, each with a fallback
-through public API (``numpy.asarray``, ``Image.frombytes``) that the tests force.
+Everything the package uses past Pillow's public API is in this module, each
+use with a fallback that ``tests/test_adapters.py`` forces:
+
+* ``Image._getencoder`` (the raw encoder, to copy a core into one NumPy
+  buffer in chunks): else ``numpy.asarray`` of the image;
+* ``Image._getdecoder`` and ``Image.core.new`` (to decode bands of rows into a
+  new core on several threads): else ``Image.frombytes`` on one thread;
+* ``Image.Image()._new``, which wraps the core ``Image.filter`` hands a filter
+  into an ``Image`` for ``numpy.asarray``: only on the first fallback's path.
+  A filter is given a bare core by Pillow's filter protocol, and no public
+  call turns a core into bytes or an ``Image``.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .parallel import Task, run_on_threads
+from .parallel import Task, Workers
 
 __all__ = ["SUPPORTED_MODES", "check_mode", "core_to_array", "array_to_core"]
 
@@ -58,6 +66,12 @@ def check_mode(mode: str) -> None:
     )
 
 
+def private_hook(name: str) -> Any | None:
+    """Return Pillow's private ``_getencoder``, ``_getdecoder`` or ``core.new``, if it has it."""
+    owner, attribute = (Image.core, "new") if name == "core.new" else (Image, name)
+    return getattr(owner, attribute, None)
+
+
 _ENCODE_CHUNK = 1 << 18
 
 
@@ -79,9 +93,12 @@ def core_to_array(core: Any) -> np.ndarray:
     dtype, tail = _layout(core.mode)
     out = np.empty((height, width, *tail), dtype=dtype)
     flat = out.reshape(-1).view(np.uint8)
+    factory = private_hook("_getencoder")
     try:
-        encoder = Image._getencoder(core.mode, "raw", core.mode)
-    except (AttributeError, OSError):  # pragma: no cover - a Pillow without it
+        if factory is None:
+            raise OSError("no raw encoder factory")
+        encoder = factory(core.mode, "raw", core.mode)
+    except OSError:  # a Pillow without it: one whole-image copy more
         return np.asarray(Image.Image()._new(core))
     # the raw encoder writes whole rows: its buffer must hold at least one
     chunk = max(_ENCODE_CHUNK, flat.size // max(height, 1))
@@ -105,8 +122,8 @@ def core_to_array(core: Any) -> np.ndarray:
 _PARALLEL_DECODE_BYTES = 8 << 20
 
 
-def _decode_rows(core: Any, mode: str, rows: np.ndarray, start: int) -> None:
-    decoder = Image._getdecoder(mode, "raw", mode)
+def _decode_rows(factory: Any, core: Any, mode: str, rows: np.ndarray, start: int) -> None:
+    decoder = factory(mode, "raw", mode)
     try:
         decoder.setimage(core, (0, start, core.size[0], start + rows.shape[0]))
         _, status = decoder.decode(np.ascontiguousarray(rows))
@@ -116,21 +133,26 @@ def _decode_rows(core: Any, mode: str, rows: np.ndarray, start: int) -> None:
         decoder.cleanup()
 
 
-def array_to_core(array: np.ndarray, mode: str, threads: int = 1) -> Any:
+def array_to_core(array: np.ndarray, mode: str, workers: Workers | None = None) -> Any:
     """Build a Pillow ``ImagingCore`` of ``mode`` from an array made by ``core_to_array``.
 
-    With ``threads > 1`` and a large image, bands of rows are decoded into a new
-    image by our thread pool (Pillow's decoder releases the GIL), which halves
-    the whole-image copy ``Image.frombytes`` does on one core.
+    When ``workers`` run on our threads and the image is large, bands of rows
+    are decoded into a new image on those threads (Pillow's decoder releases
+    the GIL), which halves the whole-image copy ``Image.frombytes`` does on one
+    core.
     """
     height, width = array.shape[:2]
-    if threads <= 1 or array.nbytes < _PARALLEL_DECODE_BYTES:
+    threads = 1 if workers is None else workers.copy_threads
+    small = workers is None or threads <= 1 or array.nbytes < _PARALLEL_DECODE_BYTES
+    new, factory = private_hook("core.new"), private_hook("_getdecoder")
+    if small or new is None or factory is None:
         return Image.frombytes(mode, (width, height), np.ascontiguousarray(array)).im
-    core = Image.core.new(mode, (width, height))
+    core = new(mode, (width, height))
     n = threads * 2
     cuts = [height * i // n for i in range(n + 1)]
     tasks: list[Task] = [
-        (_decode_rows, (core, mode, array[a:b], a)) for a, b in pairwise(cuts) if b > a
+        (_decode_rows, (factory, core, mode, array[a:b], a)) for a, b in pairwise(cuts) if b > a
     ]
-    run_on_threads(threads, tasks)
+    assert workers is not None  # not small
+    workers.run_small_tasks(tasks)
     return core

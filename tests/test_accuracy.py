@@ -122,16 +122,16 @@ def test_photo_like_image_large_kernels(size, sigma):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32, np.int64])
 def test_a_band_from_shipped_rows_equals_the_whole(dtype):
-    """correlate_rows on a band given only the rows it reads (the Dask path)."""
-    from pil_parallel_blur.engine import correlate_rows, make_plan, source_rows
+    """correlate_tile on a tile given only the rows it reads (the Dask path)."""
+    from pil_parallel_blur.engine import Tile, correlate_tile, plan_correlation, rows_read
     from pil_parallel_blur.kernels import resolve_kernel
 
     rng = np.random.default_rng(11)
     a = (rng.random((45, 70, 3)) * (255 if dtype == np.uint8 else 6e4)).astype(dtype)
     g_y, g_x = resolve_kernel((9, 21), (1.5, 3.5)).factors()
-    plan = make_plan(a.shape, a.dtype, g_y, g_x)
+    plan = plan_correlation(a.shape, a.dtype, [(g_y, g_x)])
     whole = np.empty_like(a)
-    correlate_rows(a, 0, whole, 0, 0, a.shape[0], plan)
+    correlate_tile(a, 0, whole, 0, plan.whole(), plan)
     if dtype == np.float32:
         assert_spec_accuracy(whole, a, reference_kernel((9, 21), (1.5, 3.5)))
     else:  # the reference's 2**31 range test is for I; here just ±1
@@ -139,22 +139,29 @@ def test_a_band_from_shipped_rows_equals_the_whole(dtype):
         from conftest import reference_blur
 
         assert np.abs(whole.astype(np.float64) - reference_blur(a, ref)).max() <= 1
-    for start, stop in [(0, 7), (7, 30), (30, 45), (20, 21)]:
-        first, last = source_rows(plan, start, stop)
+    for start, stop, left, right in [
+        (0, 7, 0, 70),
+        (7, 30, 0, 33),
+        (30, 45, 5, 70),
+        (20, 21, 69, 70),
+    ]:
+        first, last = rows_read(plan, start, stop)
         band = np.full((stop - start, 70, 3), 7, dtype)
-        correlate_rows(a[first:last].copy(), first, band, start, start, stop, plan)
-        np.testing.assert_array_equal(band, whole[start:stop])
+        tile = Tile(start, stop, left, right)
+        correlate_tile(a[first:last].copy(), first, band, start, tile, plan)
+        np.testing.assert_array_equal(band[:, left:right], whole[start:stop, left:right])
+        assert (band[:, :left] == 7).all() and (band[:, right:] == 7).all()  # only the tile
 
 
 def test_rows_missing_from_the_source_are_refused():
-    from pil_parallel_blur.engine import correlate_rows, make_plan
+    from pil_parallel_blur.engine import Tile, correlate_tile, plan_correlation
     from pil_parallel_blur.kernels import resolve_kernel
 
     a = np.zeros((40, 10), np.uint8)
-    plan = make_plan(a.shape, a.dtype, *resolve_kernel(7, 2.0).factors())
+    plan = plan_correlation(a.shape, a.dtype, [resolve_kernel(7, 2.0).factors()])
     out = np.empty_like(a)
     with pytest.raises((ValueError, IndexError)):
-        correlate_rows(a[12:20], 12, out, 0, 10, 20, plan)  # needs rows 7 to 22
+        correlate_tile(a[12:20], 12, out, 0, Tile(10, 20, 0, 10), plan)  # needs rows 7 to 22
 
 
 def test_float_nan_stays_local():
@@ -234,11 +241,11 @@ def _edge_weights(n: int, size: int, sigma: float) -> np.ndarray:
 
 
 def test_largest_kernel_on_a_tiny_image_stays_small():
-    from pil_parallel_blur.engine import make_plan
+    from pil_parallel_blur.engine import plan_correlation
     from pil_parallel_blur.kernels import resolve_kernel
 
     spec = resolve_kernel(10001, 1600.0)
-    plan = make_plan((10, 10, 3), np.dtype(np.uint8), *spec.factors((10, 10)))
+    plan = plan_correlation((10, 10, 3), np.dtype(np.uint8), [spec.factors((10, 10))])
     assert plan.r_y <= 9 and plan.r_x <= 9
     a = np.random.default_rng(5).integers(0, 256, (10, 12, 3), dtype=np.uint8)
     out = gaussian_blur(a, sigma=(1600.0, 900.0), size=(10001, 5401), n_jobs=1)

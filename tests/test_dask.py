@@ -87,7 +87,7 @@ def test_without_a_client_the_error_says_what_to_do():
 
 
 def test_without_dask_installed_the_error_is_one_install_hint(monkeypatch):
-    monkeypatch.delitem(parallel.BACKENDS, "dask", raising=False)
+    monkeypatch.delitem(joblib.parallel.BACKENDS, "dask", raising=False)
 
     def missing():
         raise ImportError("no dask")

@@ -16,7 +16,7 @@ from pil_parallel_blur import (
     correlate,
     gaussian_blur,
 )
-from pil_parallel_blur.engine import make_terms_plan
+from pil_parallel_blur.engine import plan_correlation
 from pil_parallel_blur.kernels import result_grid, separable_terms
 
 pytestmark = pytest.mark.usefixtures("each_engine")
@@ -86,7 +86,7 @@ def test_ties_follow_half_to_even_on_grid_kernels(shape, name):
     a = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
     out = correlate(a, k, offset=offset, n_jobs=2)
     np.testing.assert_array_equal(out, rounded(reference_correlate(a, k) + offset, np.uint8))
-    plan = make_terms_plan(
+    plan = plan_correlation(
         a.shape, a.dtype, separable_terms(k), offset=offset, result_grid=result_grid(k, offset)
     )
     assert plan.grid > 0

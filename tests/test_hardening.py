@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel
+from pil_parallel_blur.engine import plan_correlation
 from pil_parallel_blur.kernels import resolve_kernel
 
 # ---------------------------------------------------------------- properties
@@ -109,7 +110,7 @@ def test_worker_killed_by_a_signal(tmp_path, monkeypatch):
     def die(*args):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    monkeypatch.setattr(parallel, "_band_from_files", die)
+    monkeypatch.setattr(parallel, "_tile_from_files", die)
     with pytest.raises(joblib.externals.loky.process_executor.TerminatedWorkerError):
         gaussian_blur(TALL, sigma=2, n_jobs=2, backend="loky", temp_folder=str(tmp_path))
     assert list(tmp_path.iterdir()) == []
@@ -249,11 +250,9 @@ def test_two_processes_share_a_temp_root(tmp_path):
 def test_workers_never_unpickle(tmp_path):
     evil = tmp_path / "padded.npy"
     np.save(evil, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    plan = __import__("pil_parallel_blur.engine", fromlist=["make_plan"]).make_plan(
-        (16, 16, 1), np.dtype(np.uint8), np.ones(1), np.ones(1)
-    )
+    plan = plan_correlation((16, 16, 1), np.dtype(np.uint8), [(np.ones(1), np.ones(1))])
     with pytest.raises(ValueError, match="allow_pickle|Python objects"):
-        parallel._band_from_files(str(evil), str(evil), 0, 16, plan)
+        parallel._tile_from_files(str(evil), str(evil), plan.whole(), plan)
 
 
 def test_cli_refuses_a_decompression_bomb_by_default(tmp_path):

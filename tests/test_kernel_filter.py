@@ -262,11 +262,11 @@ def exact_integer_reference(a, weights, scale, offset):
 )
 def test_large_8bit_integer_kernels_are_exact_in_float32(weights, scale, offset):
     """Integer kernels on big 8-bit images take float32 and still match integer arithmetic."""
-    from pil_parallel_blur.engine import make_terms_plan
+    from pil_parallel_blur.engine import plan_correlation
 
     a = photo_like(600, 400, seed=2)
     f = ParallelKernelFilter(weights, scale, offset, n_jobs=2, backend="threading")
-    plan = make_terms_plan(a.shape, a.dtype, f.terms, rounding="half_up", result_grid=f.grid)
+    plan = plan_correlation(a.shape, a.dtype, f.terms, rounding="half_up", result_grid=f.grid)
     assert plan.compute_dtype == np.float32
     out = np.asarray(Image.fromarray(a).filter(f))
     want = exact_integer_reference(a, weights, f.scale, offset)

@@ -9,8 +9,8 @@ import pytest
 from conftest import assert_spec_accuracy, photo_like, reference_kernel
 from PIL import Image
 
-from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel
-from pil_parallel_blur.engine import make_plan
+from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, joblib_adapter, parallel
+from pil_parallel_blur.engine import plan_correlation
 from pil_parallel_blur.kernels import resolve_kernel
 
 # 803 rows: the bands of 2 or 3 workers never divide it evenly.
@@ -27,12 +27,12 @@ def test_bytes_do_not_depend_on_jobs_or_backend(size, sigma):
             results[(backend, n_jobs)] = out.tobytes()
     assert len(set(results.values())) == 1
     g_y, g_x = resolve_kernel(size, sigma).factors()
-    plan = make_plan(TALL.shape, TALL.dtype, g_y, g_x)
-    for n in (2 * 4, 3 * 4):  # the band counts 2 and 3 workers use
-        bounds = plan.band_bounds(n)
-        heights = {b - a for a, b in bounds}
+    plan = plan_correlation(TALL.shape, TALL.dtype, [(g_y, g_x)])
+    for workers in (2, 3):
+        tiles = parallel.cut_tiles(plan, workers)
+        heights = {t.bottom - t.top for t in tiles}
         assert len(heights) > 1, "the test should cover unequal bands"
-        assert bounds[0][0] == 0 and bounds[-1][1] == TALL.shape[0]
+        assert tiles[0].top == 0 and tiles[-1].bottom == TALL.shape[0]
     assert_spec_accuracy(
         np.frombuffer(results[("loky", 2)], np.uint8).reshape(TALL.shape),
         TALL,
@@ -40,32 +40,46 @@ def test_bytes_do_not_depend_on_jobs_or_backend(size, sigma):
     )
 
 
-def test_band_bounds_cover_rows_once():
+def test_tiles_cover_the_output_once():
     g = resolve_kernel(7, 2).factors()
-    for h in [1, 15, 16, 17, 803]:
-        plan = make_plan((h, 9), np.dtype(np.uint8), *g)
-        for n in [1, 2, 3, 7, 100]:
-            bounds = plan.band_bounds(n)
-            rows = [r for a, b in bounds for r in range(a, b)]
-            assert rows == list(range(h))
+    for h, w, c in [
+        (1, 9, 1),
+        (15, 9, 3),
+        (16, 9, 1),
+        (17, 9, 1),
+        (803, 9, 1),
+        (1, 300_000, 1),
+        (3, 90_000, 3),
+        (40, 70_000, 1),
+    ]:
+        plan = plan_correlation((h, w, c), np.dtype(np.uint8), [g])
+        for workers in [1, 2, 3, 7, 100]:
+            tiles = parallel.cut_tiles(plan, workers)
+            hits = np.zeros((h, w), np.int64)
+            for t in tiles:
+                hits[t.top : t.bottom, t.left : t.right] += 1
+            assert (hits == 1).all()
+            widest = max(t.right - t.left for t in tiles) * c
+            assert widest <= max(parallel.MAX_TILE_ROW_SAMPLES, w * c // 8 + 1) or len(tiles) > 1
 
 
 @pytest.mark.usefixtures("parallel_always")
 def test_process_backend_maps_a_private_dump(tmp_path, monkeypatch):
     """Workers see one uncompressed dump in a 0700 folder, mapped read-only."""
-    real = parallel._band_from_files
+    real = parallel._tile_from_files
     seen = tmp_path / "seen"
     seen.mkdir()
 
-    def spy(padded_path, out_path, start, stop, plan):
+    def spy(padded_path, out_path, tile, plan):
+        start = tile.top
         padded = np.load(padded_path, mmap_mode="r")
         mode = os.stat(os.path.dirname(padded_path)).st_mode & 0o777
         (seen / f"{start}").write_text(
             f"{type(padded).__name__} {padded.flags.writeable} {oct(mode)} {os.getpid()}"
         )
-        real(padded_path, out_path, start, stop, plan)
+        real(padded_path, out_path, tile, plan)
 
-    monkeypatch.setattr(parallel, "_band_from_files", spy)
+    monkeypatch.setattr(parallel, "_tile_from_files", spy)
     work = tmp_path / "work"
     work.mkdir()
     out = gaussian_blur(TALL, sigma=2, size=7, n_jobs=2, backend="loky", temp_folder=str(work))
@@ -82,13 +96,14 @@ def test_process_backend_maps_a_private_dump(tmp_path, monkeypatch):
 @pytest.mark.usefixtures("parallel_always")
 @pytest.mark.parametrize("how", ["raise", "crash"])
 def test_temp_folder_removed_after_failure(tmp_path, monkeypatch, how):
-    def failing(padded_path, out_path, start, stop, plan):
+    def failing(padded_path, out_path, tile, plan):
+        start = tile.top
         if start > 0:
             if how == "crash":
                 os._exit(3)
             raise RuntimeError(f"band {start} failed")
 
-    monkeypatch.setattr(parallel, "_band_from_files", failing)
+    monkeypatch.setattr(parallel, "_tile_from_files", failing)
     expected = (
         RuntimeError
         if how == "raise"
@@ -119,13 +134,13 @@ def test_threads_and_in_process_make_no_files(tmp_path, monkeypatch):
 def test_parallel_config_is_honoured(monkeypatch):
     """n_jobs/backend None follow joblib.parallel_config."""
     calls = []
-    real = parallel._run_in_memory
+    real = parallel._in_memory
 
-    def spy(image, plan, runner, n_bands, *rest):
-        calls.append((runner is not None, n_bands))
-        return real(image, plan, runner, n_bands, *rest)
+    def spy(image, plan, runner, tiles, *rest):
+        calls.append((runner is not None, len(tiles)))
+        return real(image, plan, runner, tiles, *rest)
 
-    monkeypatch.setattr(parallel, "_run_in_memory", spy)
+    monkeypatch.setattr(parallel, "_in_memory", spy)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     with joblib.parallel_config(backend="threading", n_jobs=2):
         gaussian_blur(TALL, sigma=2)
@@ -140,13 +155,13 @@ def test_default_backend_is_threads_after_a_plain_install(monkeypatch):
     """Threads by default, with or without threadpoolctl (nothing to hold to one thread)."""
     monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     kinds = []
-    real = parallel.backend_kind
+    real = joblib_adapter.backend_kind
 
     def spy(backend):
         kinds.append(real(backend))
         return kinds[-1]
 
-    monkeypatch.setattr(parallel, "backend_kind", spy)
+    monkeypatch.setattr(joblib_adapter, "backend_kind", spy)
     gaussian_blur(TALL, sigma=2, n_jobs=2)
     with joblib.parallel_config(backend="loky"):
         gaussian_blur(TALL, sigma=2, n_jobs=2)
@@ -158,24 +173,24 @@ def test_default_backend_is_threads_after_a_plain_install(monkeypatch):
 @pytest.mark.usefixtures("parallel_always")
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
-    real = parallel.correlate_rows
+    real = parallel.correlate_tile
 
-    def failing(src, src_row0, out, out_row0, start, stop, plan):
-        if start > 0:
-            raise ValueError(f"band at row {start} failed")
-        return real(src, src_row0, out, out_row0, start, stop, plan)
+    def failing(src, src_row0, out, out_row0, tile, plan):
+        if tile.top > 0:
+            raise ValueError(f"band at row {tile.top} failed")
+        return real(src, src_row0, out, out_row0, tile, plan)
 
-    real_files = parallel._band_from_files
+    real_files = parallel._tile_from_files
 
-    def failing_files(padded_path, out_path, start, stop, plan):
-        if start > 0:
-            raise ValueError(f"band at row {start} failed")
-        return real_files(padded_path, out_path, start, stop, plan)
+    def failing_files(padded_path, out_path, tile, plan):
+        if tile.top > 0:
+            raise ValueError(f"band at row {tile.top} failed")
+        return real_files(padded_path, out_path, tile, plan)
 
     if backend == "threading":
-        monkeypatch.setattr(parallel, "correlate_rows", failing)
+        monkeypatch.setattr(parallel, "correlate_tile", failing)
     else:
-        monkeypatch.setattr(parallel, "_band_from_files", failing_files)
+        monkeypatch.setattr(parallel, "_tile_from_files", failing_files)
     with pytest.raises(ValueError, match="failed"):
         gaussian_blur(TALL, sigma=2, n_jobs=2, backend=backend)
     monkeypatch.undo()
@@ -193,3 +208,22 @@ def test_progress_is_reported_per_band(monkeypatch):
     seen.clear()
     gaussian_blur(TALL[:10], sigma=2, n_jobs=1, progress=lambda d, t: seen.append((d, t)))
     assert seen == [(1, 1)]
+
+
+@pytest.mark.parametrize("shape", [(1, 300_000, 1), (3, 90_000, 3), (5, 70_001, 1)])
+def test_long_rows_cut_across_columns_match_the_reference(each_engine, monkeypatch, shape):
+    """Rows longer than a tile spans, or too few rows for the workers: tiles across columns."""
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+    rng = np.random.default_rng(sum(shape))
+    a = rng.integers(0, 256, shape, dtype=np.uint8)
+    a = a[..., 0] if shape[2] == 1 else a
+    sigma = (3.0, 1.5)
+    plan = plan_correlation(shape, a.dtype, [resolve_kernel(None, sigma).factors(shape)])
+    assert len({(t.left, t.right) for t in parallel.cut_tiles(plan, 2)}) > 1
+    results = {
+        (backend, n): gaussian_blur(a, sigma=sigma, n_jobs=n, backend=backend).tobytes()
+        for backend, n in [("threading", 1), ("threading", 2), ("loky", 2)]
+    }
+    assert len(set(results.values())) == 1
+    out = np.frombuffer(results[("threading", 2)], np.uint8).reshape(a.shape)
+    assert_spec_accuracy(out, a, reference_kernel((19, 11), sigma))

@@ -122,12 +122,11 @@ def test_a_killed_parent_leaves_a_dump_the_next_call_removes(tmp_path, monkeypat
         import numpy as np
         from pil_parallel_blur import gaussian_blur, parallel
         parallel.MIN_PARALLEL_SECONDS = 0
-        real = parallel._drain
         def stop_here(*args):
             print("dumped", flush=True)
             import os, signal
             os.kill(os.getpid(), signal.{signame})
-        parallel._drain = stop_here
+        parallel._compute = stop_here
         a = np.zeros((300, 200, 3), np.uint8)
         gaussian_blur(a, sigma=2, n_jobs=2, backend="loky", temp_folder={root!r})
         """

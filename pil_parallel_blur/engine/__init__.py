@@ -1,0 +1,150 @@
+"""Correlating an image with a separable kernel: the only package that does arithmetic.
+
+One operation, ``correlate_tile``, computes one tile of output (rows
+``[top, bottom)`` × columns ``[left, right)``) of ``Σ_t outer(g_y_t, g_x_t)``
+correlated with an image whose borders are replicated from the edge pixels,
+reading the *unpadded* image rows it is given and writing straight into the
+output. Every caller — in-process, threads, processes over memory-mapped
+files, Dask workers — hands it tiles of one plan (``plan.py``).
+
+Two implementations compute it, with the same operations in the same order
+for every output sample:
+
+``native``
+    The compiled kernel (``_native.c``): each input row converted to the compute
+    type once and filtered horizontally once into a ring of rows, symmetric taps
+    folded (``g·(a + b)``), the vertical pass read in cache-sized column tiles,
+    vectorised across pixels at the SIMD level chosen once at import, without
+    the GIL.
+``numpy``
+    The fallback when the extension is missing (or ``PIL_PARALLEL_BLUR_ENGINE=numpy``):
+    the same passes as NumPy element-wise operations on chunks of rows.
+
+Determinism by construction: a sample's value depends only on the image, the
+kernel and the plan's compute type — never on the band it falls in, the worker
+count, the backend, BLAS (not used) or the SIMD width (every width performs the
+same IEEE operations per sample; the C code is compiled without fused
+multiply-adds). The NumPy fallback performs those same operations, so it gives
+the same bytes too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from types import ModuleType
+
+import numpy as np
+
+from .fallback import correlate_tile_numpy
+from .plan import TYPE_CODES, CorrelationPlan, Tile, plan_correlation, rows_read
+from .unsharp import unsharp_rows
+
+__all__ = [
+    "CorrelationPlan",
+    "Tile",
+    "plan_correlation",
+    "rows_read",
+    "correlate_tile",
+    "unsharp_rows",
+    "native_module",
+]
+
+#: Environment variable that forces the NumPy engine (``numpy``) or asks for the native one.
+ENGINE_ENV = "PIL_PARALLEL_BLUR_ENGINE"
+_RINT, _HALF_UP = 0, 1
+
+
+def _load_native() -> ModuleType | None:
+    """Import the compiled kernel once; warn once if it is missing.
+
+    ``PIL_PARALLEL_BLUR_ENGINE=numpy`` uses the NumPy engine; ``native`` makes a
+    missing extension an ``ImportError`` instead of a warning.
+    """
+    asked = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if asked not in ("", "native", "numpy"):
+        raise ValueError(f"{ENGINE_ENV} must be 'native', 'numpy' or unset, got {asked!r}")
+    if asked == "numpy":
+        return None
+    try:
+        native = importlib.import_module("pil_parallel_blur._native")
+    except ImportError as e:
+        if asked == "native":
+            raise
+        warnings.warn(
+            f"pil_parallel_blur: the compiled engine is not available ({e}); using the "
+            "NumPy engine, which gives the same results several times more slowly. "
+            "Reinstall from source with a C compiler and the Python headers present "
+            "(python3 -m pip install --force-reinstall --no-deps .) to get it.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+    return native
+
+
+_NATIVE = _load_native()
+
+
+def native_module() -> ModuleType | None:
+    """Return the compiled kernel module in use, or ``None`` when the NumPy engine is."""
+    return _NATIVE
+
+
+def correlate_tile(
+    src: np.ndarray,
+    src_row0: int,
+    out: np.ndarray,
+    out_row0: int,
+    tile: Tile,
+    plan: CorrelationPlan,
+) -> None:
+    """Compute the output samples of ``tile`` into ``out``.
+
+    Parameters
+    ----------
+    src : numpy.ndarray
+        C-contiguous image rows from row ``src_row0`` on, dtype ``plan.out_dtype``
+        in native byte order (a read-only memmap is fine), whole rows. It must
+        hold every row of ``rows_read(plan, tile.top, tile.bottom)``.
+    src_row0 : int
+        The image row ``src[0]`` holds.
+    out : numpy.ndarray
+        C-contiguous output rows from row ``out_row0`` on, whole rows of dtype
+        ``plan.out_dtype`` (may be a shared memmap); only the tile is written.
+    out_row0 : int
+        The output row ``out[0]`` holds.
+    tile : Tile
+        The output rows and pixel columns to compute.
+    plan : CorrelationPlan
+        From ``plan_correlation``.
+    """
+    if _NATIVE is not None:
+        if plan.clip is None:
+            lo, hi = 0.0, 0.0
+        else:
+            lo, hi = plan.clip
+        _NATIVE.correlate(
+            src,
+            src_row0,
+            out,
+            out_row0,
+            tile.top,
+            tile.bottom,
+            tile.left,
+            tile.right,
+            plan.height,
+            plan.width,
+            plan.channels,
+            TYPE_CODES[plan.out_dtype],
+            plan.terms,
+            plan.compute_dtype == np.float64,
+            plan.offset,
+            _HALF_UP if plan.rounding == "half_up" else _RINT,
+            lo,
+            hi,
+            plan.grid,
+        )
+        return
+    correlate_tile_numpy(src, src_row0, out, out_row0, tile, plan)

@@ -1,0 +1,152 @@
+"""The process path's files: a private folder per call, the image dumped once, clean-up.
+
+Process workers read the image from a ``.npy`` file they memory-map read-only
+and write their tiles into an output ``.npy`` mapped ``r+``: nothing large is
+pickled. Each call's files live in a fresh folder (mode 0700) named after the
+process, removed in a ``finally`` by the call, at interpreter exit if a call
+is still open, and by the next call under the same root if the process that
+made it was killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..engine import CorrelationPlan
+
+__all__ = [
+    "temp_root",
+    "make_private_folder",
+    "remove_folder",
+    "sweep_orphans",
+    "dump_image",
+    "create_out_file",
+    "space_error",
+]
+
+_TEMP_PREFIX = "pil-parallel-blur-"
+
+
+def temp_root(explicit: str | None, nbytes: int) -> str:
+    """Where to make the folder: ``explicit``, ``$JOBLIB_TEMP_FOLDER``, ``/dev/shm``, or /tmp.
+
+    ``/dev/shm`` only while it has room for twice ``nbytes``.
+    """
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("JOBLIB_TEMP_FOLDER")
+    if env:
+        return env
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        try:
+            if shutil.disk_usage(shm).free > 2 * nbytes:
+                return shm
+        except OSError:
+            pass
+    return tempfile.gettempdir()
+
+
+def make_private_folder(root: str) -> Path:
+    """Create a fresh folder under ``root``: mode 0700, unique name (``mkdtemp``).
+
+    Its name carries this process's id, so that a folder left behind by a
+    process that was killed (``SIGKILL``, ``SIGTERM``) is removed by the next
+    call that makes one under the same root; folders still open at interpreter
+    exit are removed then.
+    """
+    sweep_orphans(root)
+    folder = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
+    _OPEN_FOLDERS.add(folder)
+    return folder
+
+
+_OPEN_FOLDERS: set[Path] = set()
+
+
+def remove_folder(folder: Path) -> None:
+    """Remove a folder made by ``make_private_folder``, whatever is in it."""
+    shutil.rmtree(folder, ignore_errors=True)
+    _OPEN_FOLDERS.discard(folder)
+
+
+@atexit.register
+def _remove_open_folders() -> None:
+    for folder in list(_OPEN_FOLDERS):
+        remove_folder(folder)
+
+
+def sweep_orphans(root: str) -> None:
+    """Remove our folders under ``root`` whose owning process no longer exists."""
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(_TEMP_PREFIX):
+            continue
+        pid_text = entry.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
+
+
+def dump_image(image: np.ndarray, path: str) -> None:
+    """Write the image once, uncompressed, as a memory-mappable ``.npy``.
+
+    Plain ``write`` calls of 4 MiB slices of the image's own buffer: no copy,
+    and a failing write raises its real ``OSError`` (``ENOSPC``, ``EFBIG``).
+    """
+    header = {
+        "descr": np.lib.format.dtype_to_descr(image.dtype),
+        "fortran_order": False,
+        "shape": image.shape,
+    }
+    data = np.ascontiguousarray(image).reshape(-1).view(np.uint8)
+    step = 4 << 20
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_2_0(f, header)
+        for start in range(0, len(data), step):
+            f.write(data[start : start + step].data)
+
+
+def space_error(root: str, needed: int, error: OSError) -> OSError:
+    """Explain a failed write of the process path: where, why and what to do instead."""
+    return OSError(
+        error.errno,
+        f"cannot write the {needed / 1e6:.0f} MB shared copy of the image under {root} "
+        f"({error.strerror or error}); pass temp_folder=... or set JOBLIB_TEMP_FOLDER to "
+        "a writable folder with room, or use backend='threading' (no files)",
+    )
+
+
+def create_out_file(path: str, plan: CorrelationPlan) -> np.memmap:
+    """Create the shared output file with its space reserved.
+
+    A full disk then fails here, in the parent, with a message, instead of
+    killing a worker with SIGBUS when it writes into a sparse mapping.
+    """
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=plan.out_dtype, shape=plan.out_shape)
+    if hasattr(os, "posix_fallocate"):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+        finally:
+            os.close(fd)
+    return out

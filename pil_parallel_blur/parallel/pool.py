@@ -1,0 +1,170 @@
+"""Running tasks: the package's one pool of band threads, and joblib's ``Parallel``.
+
+A task is ``(function, arguments)``; a runner takes tasks and yields their
+results as they finish, in any order. joblib decides the backend and
+``n_jobs``. For joblib's standard threading backend the bands run on
+``BAND_POOL``, one bounded pool of threads for the whole process (joblib's own
+result loop sleeps in 10 ms steps, most of a small blur); every other backend
+runs them through ``joblib.Parallel``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import joblib
+
+__all__ = ["Task", "Runner", "BAND_POOL", "joblib_runner", "thread_runner", "run_on_threads"]
+
+Task = tuple[Callable[..., object], tuple[object, ...]]
+#: Runs tasks and yields each task's result as it finishes, in any order.
+Runner = Callable[[Iterable[Task]], Iterator[object]]
+
+
+def joblib_runner(parallel: joblib.Parallel) -> Runner:
+    """Run tasks with a ``joblib.Parallel`` made with ``return_as="generator_unordered"``."""
+
+    def run(tasks: Iterable[Task]) -> Iterator[object]:
+        results = parallel(joblib.delayed(fn)(*args) for fn, args in tasks)
+        try:
+            yield from results
+        finally:
+            # closing a generator makes joblib cancel what has not started and
+            # wait for the rest, before the caller removes any files
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+
+    return run
+
+
+class _BandPool:
+    """The process's one pool of band threads, as large as the largest ``n_jobs - 1`` asked.
+
+    joblib decides the backend and ``n_jobs``; this pool only runs the bands of
+    its threading backend. Growing it replaces it (the old threads finish their
+    bands and exit), so no more threads are ever alive than the largest
+    ``n_jobs`` in use. Its threads are joined at interpreter exit like every
+    ``ThreadPoolExecutor``'s; after ``fork`` the child starts a new one (the
+    parent's threads do not exist there).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.executor: ThreadPoolExecutor | None = None
+        self.size = 0
+
+    def get(self, helpers: int) -> ThreadPoolExecutor | None:
+        """Return the pool, grown to at least ``helpers`` threads (``None`` for 0)."""
+        if helpers <= 0:
+            return None
+        with self.lock:
+            if self.executor is None or self.size < helpers:
+                old = self.executor
+                self.executor = ThreadPoolExecutor(helpers, "pil-parallel-blur")
+                self.size = helpers
+                if old is not None:
+                    old.shutdown(wait=False)
+            return self.executor
+
+    def shutdown(self) -> None:
+        """Let the pool's threads finish what they run and end (at interpreter exit)."""
+        with self.lock:
+            executor, self.executor, self.size = self.executor, None, 0
+        if executor is not None:
+            executor.shutdown(wait=False)
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's pool without touching its threads."""
+        self.lock = threading.Lock()
+        self.executor, self.size = None, 0
+
+
+#: The process's one pool of band threads.
+BAND_POOL = _BandPool()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=BAND_POOL.forget)
+atexit.register(BAND_POOL.shutdown)
+
+
+def thread_runner(workers: int) -> Runner:
+    """Run tasks on the calling thread plus a persistent pool of ``workers - 1`` threads.
+
+    For joblib's "threading" backend. joblib's own result loop sleeps in 10 ms
+    steps while it waits, which is most of a 3-megapixel blur; here the caller
+    works on bands itself (one thread fewer to wake) and reports each band as it
+    is done, and the pool is kept between calls. The first error stops the
+    handing out of bands; bands already running finish before it is raised.
+    """
+    helpers = max(0, workers - 1)
+    pool = BAND_POOL.get(helpers)
+
+    def run(tasks: Iterable[Task]) -> Iterator[object]:
+        pending = collections.deque(tasks)
+        total = len(pending)
+        finished: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    fn, args = pending.popleft()
+                except IndexError:
+                    return
+                try:
+                    finished.put((True, fn(*args)))
+                except BaseException as e:  # handed to the caller, raised there
+                    stop.set()
+                    finished.put((False, e))
+                    return
+
+        running = []
+        for _ in range(helpers if pool is not None else 0):
+            try:
+                running.append(pool.submit(work))  # type: ignore[union-attr]
+            except RuntimeError:
+                # the interpreter is shutting down (a thread outliving main), or
+                # a concurrent call grew the pool: the caller does the bands
+                break
+        done = 0
+        try:
+            while done < total:
+                task = None
+                if not stop.is_set():
+                    try:
+                        task = pending.popleft()
+                    except IndexError:
+                        task = None
+                if task is not None:
+                    fn, args = task
+                    try:
+                        value = fn(*args)
+                    except BaseException:
+                        stop.set()
+                        raise
+                    done += 1
+                    yield value
+                    continue
+                ok, value = finished.get()
+                if not ok:
+                    raise value  # type: ignore[misc]
+                done += 1
+                yield value
+        finally:
+            stop.set()
+            pending.clear()
+            wait(running)
+
+    return run
+
+
+def run_on_threads(workers: int, tasks: list[Task]) -> None:
+    """Run small tasks on our persistent pool of ``workers`` threads and wait for all."""
+    for _ in thread_runner(workers)(tasks):
+        pass

@@ -1,0 +1,148 @@
+"""The parallel options of every public entry point, validated once, and their docs.
+
+``ParallelSettings`` is made at the edge (a filter's constructor, the array
+API, the CLI) and passed down as it is; nothing below re-validates it. The
+four options are documented once, in ``PARALLEL_PARAMETERS``, and that text is
+put into each public docstring by ``fill_parallel_doc``, so that the
+signatures' docs cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from numbers import Integral
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from ..joblib_adapter import DASK_MISSING, backend_names, dask_installed
+
+__all__ = ["ParallelSettings", "Progress", "PARALLEL_PARAMETERS", "fill_parallel_doc"]
+
+#: ``progress(bands_done, bands_total)``, called in the caller's thread.
+Progress = Callable[[int, int], None]
+
+#: numpydoc text of the four parallel parameters, shared by every public signature.
+PARALLEL_PARAMETERS = """\
+n_jobs : int, optional
+    Number of workers in joblib's convention (``-1`` all CPUs, ``-2`` all
+    but one, ...). Default: the enclosing ``joblib.parallel_config``'s, else
+    all usable CPUs.
+backend : str, optional
+    A joblib backend name (``"threading"``, ``"loky"``,
+    ``"multiprocessing"``, ``"sequential"``, ``"dask"``). Default: the
+    enclosing ``joblib.parallel_config``'s, else ``"threading"``.
+temp_folder : str, optional
+    Where process backends create their private memory-mapped files.
+    Default ``$JOBLIB_TEMP_FOLDER``, else ``/dev/shm`` when it has room, else
+    the system temporary folder.
+progress : callable, optional
+    Called as ``progress(bands_done, bands_total)`` in the calling thread as
+    bands finish (once with ``(1, 1)`` when run in-process); for progress bars."""
+
+_PLACEHOLDER = "{parallel_parameters}"
+_Documented = TypeVar("_Documented")
+
+
+def fill_parallel_doc(obj: _Documented) -> _Documented:
+    """Replace the line ``{parallel_parameters}`` of ``obj``'s docstring by the shared text.
+
+    The text is indented as the placeholder is. Works on functions and classes.
+    """
+    doc = obj.__doc__ or ""
+    lines: list[str] = []
+    for line in doc.splitlines():
+        if line.strip() == _PLACEHOLDER:
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.extend(
+                indent + part if part else part for part in PARALLEL_PARAMETERS.splitlines()
+            )
+        else:
+            lines.append(line)
+    obj.__doc__ = "\n".join(lines)
+    return obj
+
+
+@dataclass(frozen=True)
+class ParallelSettings:
+    """Validated parallel options shared by the filters, the array API and the CLI.
+
+    Parameters
+    ----------
+    {parallel_parameters}
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad option (the message names it, the value and what is allowed).
+    ImportError
+        For ``backend="dask"`` without ``dask.distributed`` installed.
+    """
+
+    n_jobs: int | None = None
+    backend: str | None = None
+    temp_folder: str | None = None
+    progress: Progress | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_jobs", _check_n_jobs(self.n_jobs))
+        _check_backend(self.backend)
+        object.__setattr__(self, "temp_folder", _check_temp_folder(self.temp_folder))
+        if self.progress is not None and not callable(self.progress):
+            raise TypeError(
+                f"progress must be a callable progress(done, total) or None, got {self.progress!r}"
+            )
+
+    def describe(self) -> str:
+        """``n_jobs=..., backend=..., temp_folder=...`` for a filter's ``repr``."""
+        return (
+            f"n_jobs={self.n_jobs!r}, backend={self.backend!r}, temp_folder={self.temp_folder!r}"
+        )
+
+
+fill_parallel_doc(ParallelSettings)
+
+
+def _check_n_jobs(n_jobs: object) -> int | None:
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, Integral):
+        raise TypeError(
+            f"n_jobs must be an int or None, got {n_jobs!r} of type {type(n_jobs).__name__}"
+        )
+    if n_jobs == 0:
+        raise ValueError(
+            "n_jobs must be a non-zero int (1, 2, ... workers; -1 all CPUs, "
+            "-2 all but one, ...) or None, got 0"
+        )
+    return int(n_jobs)
+
+
+def _check_backend(backend: object) -> None:
+    if backend is None:
+        return
+    if not isinstance(backend, str):
+        raise TypeError(
+            f"backend must be a joblib backend name or None, got {backend!r} "
+            f"of type {type(backend).__name__}"
+        )
+    allowed = backend_names()
+    if backend not in allowed:
+        raise ValueError(f"backend must be one of {allowed} or None, got {backend!r}")
+    if backend == "dask" and not dask_installed():
+        raise ImportError(DASK_MISSING)
+
+
+def _check_temp_folder(folder: object) -> str | None:
+    if folder is None:
+        return None
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(
+            f"temp_folder must be a path or None, got {folder!r} of type {type(folder).__name__}"
+        )
+    if not Path(folder).is_dir():
+        raise ValueError(f"temp_folder must be an existing directory, got {folder!r}")
+    return os.fspath(folder)

@@ -1,0 +1,113 @@
+"""The adapters to Pillow and joblib: each private hook has a working fallback.
+
+Pillow's private hooks are hidden from the adapter one at a time (Pillow itself
+keeps them: its own ``tobytes`` needs them) and the filters must give the same
+bytes through the fallbacks. joblib has no public
+query for "which backend did an enclosing parallel_config choose?"; the test
+of ``context_backend`` fails if the private name it reads moves.
+"""
+
+import joblib
+import numpy as np
+import pytest
+from conftest import photo_like
+from PIL import Image
+
+from pil_parallel_blur import (
+    ParallelGaussianFilter,
+    ParallelKernelFilter,
+    joblib_adapter,
+    pillow_adapter,
+)
+
+#: Over 8 MB, so that the result is decoded in bands on two threads.
+BIG = Image.fromarray(photo_like(1800, 1700, seed=3))
+SMALL_MODES = {
+    "RGB": Image.fromarray(photo_like(60, 50, seed=4)),
+    "I;16": Image.fromarray(photo_like(60, 50, seed=5)[..., 0].astype(np.uint16) * 250),
+    "F": Image.fromarray(photo_like(60, 50, seed=6)[..., 0].astype(np.float32) / 7),
+}
+
+
+def _hide(monkeypatch, *names):
+    """Make the adapter see a Pillow without the private hooks ``names``."""
+    real = pillow_adapter.private_hook
+    monkeypatch.setattr(
+        pillow_adapter, "private_hook", lambda name: None if name in names else real(name)
+    )
+
+
+def _filtered(image):
+    out = image.filter(ParallelGaussianFilter(3, n_jobs=2, backend="threading"))
+    return out.mode, out.size, out.tobytes()
+
+
+@pytest.mark.parametrize("mode", sorted(SMALL_MODES))
+def test_without_the_raw_encoder_the_array_comes_from_numpy(monkeypatch, mode):
+    image = SMALL_MODES[mode]
+    want = _filtered(image)
+    _hide(monkeypatch, "_getencoder")
+    assert _filtered(image) == want
+
+
+@pytest.mark.parametrize("hook", ["_getdecoder", "core.new"])
+def test_without_a_decoder_hook_the_image_comes_from_frombytes(monkeypatch, hook):
+    asked = []
+    real = pillow_adapter.private_hook
+    with monkeypatch.context() as m:
+        m.setattr(pillow_adapter, "private_hook", lambda name: asked.append(name) or real(name))
+        want = _filtered(BIG)
+    assert hook in asked  # the fast path uses it
+    _hide(monkeypatch, hook)
+    assert _filtered(BIG) == want
+
+
+def test_the_hooks_are_there_in_this_pillow():
+    """Fails when Pillow drops one: the fast path would be lost without a sound."""
+    for name in ["_getencoder", "_getdecoder", "core.new"]:
+        assert callable(pillow_adapter.private_hook(name)), name
+
+
+def test_every_pillow_hook_gone_at_once(monkeypatch):
+    want = BIG.filter(ParallelKernelFilter([[1, 2, 1], [2, 4, 2], [1, 2, 1]], n_jobs=2))
+    _hide(monkeypatch, "_getencoder", "_getdecoder", "core.new")
+    got = BIG.filter(ParallelKernelFilter([[1, 2, 1], [2, 4, 2], [1, 2, 1]], n_jobs=2))
+    assert got.tobytes() == want.tobytes()
+
+
+def test_the_enclosing_joblib_backend_is_seen():
+    """Fails if joblib moves the private config context_backend reads."""
+    assert joblib_adapter.context_backend() is None
+    with joblib.parallel_config(backend="loky", n_jobs=3):
+        chosen = joblib_adapter.context_backend()
+        assert chosen is not None and joblib_adapter.backend_kind(chosen) == "processes"
+        assert joblib_adapter.context_n_jobs() == 3
+    with joblib.parallel_config(n_jobs=2):  # n_jobs only: no backend chosen
+        assert joblib_adapter.context_backend() is None
+    assert joblib_adapter.context_n_jobs() is None
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("sequential", "inprocess"),
+        ("threading", "threads"),
+        ("loky", "processes"),
+        ("multiprocessing", "processes"),
+    ],
+)
+def test_backends_are_classified_by_joblibs_registry(name, kind):
+    backend = joblib_adapter.make_backend(name)
+    assert joblib_adapter.backend_kind(backend) == kind
+    assert joblib_adapter.is_joblib_threading(backend) == (name == "threading")
+
+
+def test_a_subclass_of_the_threading_backend_runs_through_joblib():
+    threading_cls = joblib.parallel.BACKENDS["threading"]
+
+    class Mine(threading_cls):
+        pass
+
+    backend = Mine()
+    assert joblib_adapter.backend_kind(backend) == "threads"
+    assert not joblib_adapter.is_joblib_threading(backend)
