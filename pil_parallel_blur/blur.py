@@ -8,12 +8,12 @@ from .engine import plan_correlation
 from .kernels import (
     KernelSpec,
     check_kernel,
-    check_number,
     resolve_kernel,
     result_grid,
     separable_terms,
 )
 from .parallel import ParallelSettings, Progress, Workers, fill_parallel_doc, run_plan
+from .validators import check_number
 
 __all__ = ["gaussian_blur", "correlate", "blur_array", "correlate_array", "check_array"]
 

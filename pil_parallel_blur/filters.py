@@ -8,9 +8,7 @@ engine through one image → array → image flow.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -21,6 +19,7 @@ from .engine import unsharp_rows
 from .kernels import DEFAULT_SIGMA, KernelSpec, resolve_kernel
 from .parallel import ParallelSettings, Progress, Task, Workers, fill_parallel_doc
 from .pillow_adapter import array_to_core, check_mode, core_to_array
+from .validators import check_int, check_nonnegative, split_pair
 
 __all__ = ["ParallelGaussianFilter", "ParallelBoxBlur", "ParallelUnsharpMask"]
 
@@ -197,18 +196,6 @@ class ParallelGaussianFilter(BandFilter):
         return blur_array(array, self.kernel, workers)
 
 
-def _box_radius(value: object, whole: object) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise TypeError(
-            f"radius must be a number >= 0 or a pair (x, y) of them, got {whole!r} "
-            f"of type {type(value).__name__}"
-        )
-    r = float(value)
-    if not math.isfinite(r) or r < 0:
-        raise ValueError(f"radius must be a finite number >= 0, got {whole!r}")
-    return r
-
-
 def _box_taps(radius: float) -> tuple[np.ndarray, int | None]:
     """Pillow's box: ``2·floor(r) + 1`` ones and the fraction at each end, over ``2r + 1``.
 
@@ -281,12 +268,8 @@ class ParallelBoxBlur(BandFilter):
 
     @radius.setter
     def radius(self, value: float | Sequence[float]) -> None:
-        if isinstance(value, (tuple, list)):
-            if len(value) != 2:
-                raise ValueError(f"radius must be a number or a pair (x, y), got {value!r}")
-            rx, ry = _box_radius(value[0], value), _box_radius(value[1], value)
-        else:
-            rx = ry = _box_radius(value, value)
+        x, y = split_pair("radius", value)
+        rx, ry = check_nonnegative("radius", x, value), check_nonnegative("radius", y, value)
         self._radius = tuple(value) if isinstance(value, (tuple, list)) else value
         self._xy = (rx, ry)
 
@@ -300,14 +283,6 @@ class ParallelBoxBlur(BandFilter):
         (g_x, d_x), (g_y, d_y) = (_box_taps(r) for r in self._xy)
         grid = float(d_x * d_y) if d_x and d_y else None
         return correlate_array(array, [(g_y, g_x)], workers, result_grid=grid)
-
-
-def _check_int(name: str, value: object, lowest: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}")
-    if lowest is not None and value < lowest:
-        raise ValueError(f"{name} must be an int >= {lowest}, got {value!r}")
-    return int(value)
 
 
 #: Rows per task of the unsharp combination step.
@@ -384,7 +359,7 @@ class ParallelUnsharpMask(BandFilter):
 
     @percent.setter
     def percent(self, value: int) -> None:
-        self._percent = _check_int("percent", value)
+        self._percent = check_int("percent", value)
 
     @property
     def threshold(self) -> int:
@@ -393,7 +368,7 @@ class ParallelUnsharpMask(BandFilter):
 
     @threshold.setter
     def threshold(self, value: int) -> None:
-        self._threshold = _check_int("threshold", value, lowest=0)
+        self._threshold = check_int("threshold", value, lowest=0)
 
     def __repr__(self) -> str:
         return (

@@ -9,8 +9,9 @@ import numpy as np
 
 from .blur import correlate_array
 from .filters import BandFilter
-from .kernels import check_kernel, check_number, result_grid, separable_terms
+from .kernels import check_kernel, result_grid, separable_terms
 from .parallel import Progress, Workers, fill_parallel_doc
+from .validators import check_number
 
 __all__ = ["ParallelKernelFilter", "check_kernel_sequence"]
 

@@ -8,10 +8,11 @@ the array function or the command line.
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
+
+from .validators import check_nonnegative, check_odd_size, is_pair, split_pair
 
 __all__ = ["DEFAULT_SIGMA", "gaussian_kernel", "gaussian_kernel_1d"]
 
@@ -53,50 +54,6 @@ class KernelSpec(NamedTuple):
         return self.size_x == 1 and self.size_y == 1
 
 
-def _is_pair(value: object) -> bool:
-    return isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim == 1)
-
-
-def _got(value: object, whole: object) -> str:
-    """``got 4`` or, for one side of a pair, ``got 4 (in (3, 4))``."""
-    return f"got {value!r}" + (f" (in {whole!r})" if whole is not value else "")
-
-
-def _check_size(name: str, value: object, whole: object) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
-        raise TypeError(
-            f"{name} must be an odd positive int (or a pair of them), "
-            f"{_got(value, whole)} of type {type(value).__name__}"
-        )
-    size = int(value)
-    if size < 1 or size % 2 == 0:
-        raise ValueError(f"{name} must be an odd positive int, {_got(value, whole)}")
-    return size
-
-
-def _check_sigma(name: str, value: object, whole: object, *, allow_zero: bool) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise TypeError(
-            f"{name} must be a finite real number (or a pair of them), "
-            f"{_got(value, whole)} of type {type(value).__name__}"
-        )
-    sigma = float(value)
-    lowest = ">= 0" if allow_zero else "> 0"
-    if not math.isfinite(sigma) or sigma < 0 or (sigma == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite number {lowest}, {_got(value, whole)}")
-    return sigma
-
-
-def _pair(name: str, value: object) -> tuple[object, object]:
-    """Split a scalar or an ``(x, y)`` pair into its two components."""
-    if _is_pair(value):
-        items = list(value)  # type: ignore[call-overload]
-        if len(items) != 2:
-            raise ValueError(f"{name} must be a number or a pair (x, y), got {value!r}")
-        return items[0], items[1]
-    return value, value
-
-
 def _size_for(sigma: float) -> int:
     """Odd side covering ±3σ; 1 for ``sigma == 0``."""
     return 2 * math.ceil(3 * sigma) + 1
@@ -121,14 +78,15 @@ def resolve_kernel(
     KernelSpec
     """
     sig = DEFAULT_SIGMA if sigma is None else sigma
-    sx_raw, sy_raw = _pair("sigma", sig)
-    sigma_x = _check_sigma("sigma", sx_raw, sig, allow_zero=allow_zero)
-    sigma_y = _check_sigma("sigma", sy_raw, sig, allow_zero=allow_zero)
+    sx_raw, sy_raw = split_pair("sigma", sig)
+    sigma_x = check_nonnegative("sigma", sx_raw, sig, allow_zero=allow_zero)
+    sigma_y = check_nonnegative("sigma", sy_raw, sig, allow_zero=allow_zero)
     if size is None:
         size_x, size_y = _size_for(sigma_x), _size_for(sigma_y)
     else:
-        zx_raw, zy_raw = _pair("size", size)
-        size_x, size_y = _check_size("size", zx_raw, size), _check_size("size", zy_raw, size)
+        zx_raw, zy_raw = split_pair("size", size)
+        size_x = check_odd_size("size", zx_raw, size)
+        size_y = check_odd_size("size", zy_raw, size)
     # sigma == 0 means "no blur" on that axis, whatever the size.
     if sigma_x == 0:
         size_x = 1
@@ -204,7 +162,7 @@ def gaussian_kernel_1d(size: int | None = None, sigma: float | None = None) -> n
     numpy.ndarray
         float64 array of shape ``(size,)`` summing to 1.
     """
-    if _is_pair(size) or _is_pair(sigma):
+    if is_pair(size) or is_pair(sigma):
         raise TypeError("gaussian_kernel_1d takes a single size and sigma, not pairs")
     spec = resolve_kernel(size, sigma)
     return _factor(spec.size_x, spec.sigma_x)
@@ -250,16 +208,6 @@ def gaussian_kernel(
     """
     g_y, g_x = resolve_kernel(size, sigma).factors()
     return np.outer(g_y, g_x)
-
-
-def check_number(name: str, value: object) -> float:
-    """Return ``value`` as a float if it is a finite real number (``bool`` is not)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return number
 
 
 def check_kernel(kernel: object, name: str = "kernel") -> np.ndarray:

@@ -12,16 +12,9 @@ import numpy as np
 
 from .kernel_filter import ParallelKernelFilter
 from .kernels import gaussian_kernel
+from .validators import check_nonnegative, check_odd_size
 
 __all__ = ["box_blur", "sharpen", "unsharp_mask", "sobel", "laplacian", "emboss"]
-
-
-def _odd(name: str, size: object, smallest: int = 1) -> int:
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise TypeError(f"{name} must be an odd int, got {size!r}")
-    if size < smallest or size % 2 == 0:
-        raise ValueError(f"{name} must be an odd int >= {smallest}, got {size}")
-    return size
 
 
 def box_blur(size: int = 3, **kwargs: Any) -> ParallelKernelFilter:
@@ -39,7 +32,7 @@ def box_blur(size: int = 3, **kwargs: Any) -> ParallelKernelFilter:
     -------
     ParallelKernelFilter
     """
-    size = _odd("size", size)
+    size = check_odd_size("size", size)
     return ParallelKernelFilter(np.ones((size, size)), **kwargs)
 
 
@@ -76,8 +69,7 @@ def unsharp_mask(sigma: float = 2.0, amount: float = 1.0, **kwargs: Any) -> Para
     -------
     ParallelKernelFilter
     """
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
-        raise ValueError(f"amount must be a number >= 0, got {amount!r}")
+    amount = check_nonnegative("amount", amount)
     g = gaussian_kernel(sigma=sigma)
     k = -amount * g
     k[g.shape[0] // 2, g.shape[1] // 2] += 1 + amount
@@ -131,7 +123,7 @@ def laplacian(size: int = 3, offset: float = 0, **kwargs: Any) -> ParallelKernel
     -------
     ParallelKernelFilter
     """
-    size = _odd("size", size, 3)
+    size = check_odd_size("size", size, smallest=3)
     k = -np.ones((size, size))
     k[size // 2, size // 2] = size * size - 1
     return ParallelKernelFilter(k, 1, offset, **kwargs)

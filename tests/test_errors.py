@@ -198,3 +198,36 @@ def test_bad_argument(name, call, error, words):
     message = str(info.value)
     for word in words:
         assert word in message, f"{name}: {word!r} not in {message!r}"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: pb.gaussian_blur(np.zeros((5, 5), np.uint8), size=v, n_jobs=1),
+        lambda v: pb.ParallelGaussianFilter(size=v),
+        pb.box_blur,
+        lambda v: pb.gaussian_kernel_1d(size=v),
+    ],
+)
+def test_one_rule_and_one_message_for_odd_sizes_everywhere(make):
+    make(np.int64(3))  # a NumPy int is an int wherever a size is taken
+    with pytest.raises(ValueError, match=r"^size must be an odd positive int, got 4$"):
+        make(4)
+    with pytest.raises(TypeError, match=r"^size must be an odd positive int .*got 3\.0"):
+        make(3.0)
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda v: pb.ParallelGaussianFilter(v), "sigma"),
+        (pb.ParallelBoxBlur, "radius"),
+        (lambda v: pb.unsharp_mask(2, v), "amount"),
+    ],
+)
+def test_one_rule_for_non_negative_numbers_everywhere(make, name):
+    make(np.float32(1.5))
+    with pytest.raises(ValueError, match=rf"^{name} must be a finite number >= 0, got -1$"):
+        make(-1)
+    with pytest.raises(TypeError, match=rf"^{name} must be a finite real number"):
+        make(True)

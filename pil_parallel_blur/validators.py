@@ -1,0 +1,100 @@
+"""Shared checks for the public arguments: one rule and one wording per kind of value.
+
+Every public entry point (filters, array API, named kernels, command line)
+validates through these, so a bad value fails with the same message wherever
+it came in: the parameter's name, the value (and the pair it was part of) and
+what is allowed. Wrong types raise ``TypeError``, wrong values ``ValueError``;
+``bool`` is never taken for a number.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+__all__ = [
+    "is_pair",
+    "split_pair",
+    "check_odd_size",
+    "check_nonnegative",
+    "check_number",
+    "check_int",
+]
+
+
+def is_pair(value: object) -> bool:
+    """Tell whether ``value`` is given as a sequence (an ``(x, y)`` pair, if well formed)."""
+    return isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim == 1)
+
+
+def _got(value: object, whole: object) -> str:
+    """``got 4`` or, for one side of a pair, ``got 4 (in (3, 4))``."""
+    return f"got {value!r}" + (f" (in {whole!r})" if whole is not value else "")
+
+
+def _is_number(value: object, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, (bool, np.bool_))
+
+
+def split_pair(name: str, value: object) -> tuple[object, object]:
+    """Split a scalar or an ``(x, y)`` pair into its two components."""
+    if is_pair(value):
+        items = list(value)  # type: ignore[call-overload]
+        if len(items) != 2:
+            raise ValueError(f"{name} must be a number or a pair (x, y), got {value!r}")
+        return items[0], items[1]
+    return value, value
+
+
+def check_odd_size(name: str, value: object, whole: object = None, *, smallest: int = 1) -> int:
+    """Return ``value`` as an int if it is odd and ``>= smallest`` (``whole``: its pair)."""
+    whole = value if whole is None else whole
+    wanted = "an odd positive int" if smallest <= 1 else f"an odd int >= {smallest}"
+    if not _is_number(value, Integral):
+        raise TypeError(
+            f"{name} must be {wanted} (or a pair of them), "
+            f"{_got(value, whole)} of type {type(value).__name__}"
+        )
+    size = int(value)  # type: ignore[call-overload]
+    if size < smallest or size % 2 == 0:
+        raise ValueError(f"{name} must be {wanted}, {_got(value, whole)}")
+    return size
+
+
+def check_nonnegative(
+    name: str, value: object, whole: object = None, *, allow_zero: bool = True
+) -> float:
+    """Return ``value`` as a float if finite and ``>= 0`` (``> 0`` without ``allow_zero``)."""
+    whole = value if whole is None else whole
+    if not _is_number(value, Real):
+        raise TypeError(
+            f"{name} must be a finite real number (or a pair of them), "
+            f"{_got(value, whole)} of type {type(value).__name__}"
+        )
+    number = float(value)  # type: ignore[arg-type]
+    lowest = ">= 0" if allow_zero else "> 0"
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        raise ValueError(f"{name} must be a finite number {lowest}, {_got(value, whole)}")
+    return number
+
+
+def check_number(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite real number."""
+    if not _is_number(value, Real):
+        raise TypeError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def check_int(name: str, value: object, lowest: int | None = None) -> int:
+    """Return ``value`` as an int if it is one (and ``>= lowest`` when given)."""
+    if not _is_number(value, Integral):
+        raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}")
+    number = int(value)  # type: ignore[call-overload]
+    if lowest is not None and number < lowest:
+        raise ValueError(f"{name} must be an int >= {lowest}, got {value!r}")
+    return number
