@@ -12,7 +12,14 @@ from .kernels import (
     result_grid,
     separable_terms,
 )
-from .parallel import ParallelSettings, Progress, Workers, fill_parallel_doc, run_plan
+from .parallel import (
+    ParallelSettings,
+    Progress,
+    Workers,
+    estimated_seconds,
+    fill_parallel_doc,
+    run_plan,
+)
 from .validators import check_number
 
 __all__ = ["gaussian_blur", "correlate", "blur_array", "correlate_array", "check_array"]
@@ -101,6 +108,12 @@ def _is_narrow(shape: tuple[int, ...]) -> bool:
     height, width = shape[0], shape[1]
     samples = width * (shape[2] if len(shape) == 3 else 1)
     return samples < NARROW_ROW_SAMPLES and height > width
+
+
+def estimated_blur_seconds(shape: tuple[int, ...], dtype: np.dtype, spec: KernelSpec) -> float:
+    """Rough single-core seconds to blur an array of ``shape`` and ``dtype`` with ``spec``."""
+    factors = [spec.factors(shape)]
+    return estimated_seconds(plan_correlation(shape, np.dtype(dtype), factors))
 
 
 def blur_array(

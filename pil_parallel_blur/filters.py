@@ -16,7 +16,7 @@ from PIL import ImageFilter
 
 from .blur import blur_array, correlate_array
 from .engine import unsharp_rows
-from .kernels import DEFAULT_SIGMA, KernelSpec, resolve_kernel
+from .kernels import DEFAULT_SIGMA, KernelSpec, box_factors, resolve_kernel
 from .parallel import ParallelSettings, Progress, Task, Workers, fill_parallel_doc
 from .pillow_adapter import array_to_core, check_mode, core_to_array
 from .validators import check_int, check_nonnegative, split_pair
@@ -196,25 +196,6 @@ class ParallelGaussianFilter(BandFilter):
         return blur_array(array, self.kernel, workers)
 
 
-def _box_taps(radius: float) -> tuple[np.ndarray, int | None]:
-    """Pillow's box: ``2·floor(r) + 1`` ones and the fraction at each end, over ``2r + 1``.
-
-    Also returns ``d`` when every weight is a multiple of ``1/d`` (integer
-    radius, or a fraction with a small power-of-two denominator), else ``None``.
-    """
-    whole = int(radius)
-    frac = radius - whole
-    ones = np.ones(2 * whole + 1)
-    taps = np.concatenate([[frac], ones, [frac]]) if frac else ones
-    denominator = None
-    for bits in range(11):  # frac = p / 2^bits
-        scaled = frac * 2**bits
-        if scaled == int(scaled):
-            denominator = round((2 * radius + 1) * 2**bits)
-            break
-    return taps / taps.sum(), denominator
-
-
 @fill_parallel_doc
 class ParallelBoxBlur(BandFilter):
     """Box blur for ``Image.filter``: ``PIL.ImageFilter.BoxBlur``, in parallel.
@@ -280,8 +261,7 @@ class ParallelBoxBlur(BandFilter):
         return self._xy == (0.0, 0.0)
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        (g_x, d_x), (g_y, d_y) = (_box_taps(r) for r in self._xy)
-        grid = float(d_x * d_y) if d_x and d_y else None
+        g_y, g_x, grid = box_factors(*self._xy)
         return correlate_array(array, [(g_y, g_x)], workers, result_grid=grid)
 
 

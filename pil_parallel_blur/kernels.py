@@ -210,6 +210,35 @@ def gaussian_kernel(
     return np.outer(g_y, g_x)
 
 
+def _box_taps(radius: float) -> tuple[np.ndarray, int | None]:
+    """Pillow's box: ``2·floor(r) + 1`` ones and the fraction at each end, over ``2r + 1``.
+
+    Also returns ``d`` when every weight is a multiple of ``1/d`` (integer
+    radius, or a fraction with a small power-of-two denominator), else ``None``.
+    """
+    whole = int(radius)
+    frac = radius - whole
+    ones = np.ones(2 * whole + 1)
+    taps = np.concatenate([[frac], ones, [frac]]) if frac else ones
+    denominator = None
+    for bits in range(11):  # frac = p / 2^bits
+        scaled = frac * 2**bits
+        if scaled == int(scaled):
+            denominator = round((2 * radius + 1) * 2**bits)
+            break
+    return taps / taps.sum(), denominator
+
+
+def box_factors(radius_x: float, radius_y: float) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Return Pillow's box blur as factors ``(g_y, g_x)`` and the grid its results lie on.
+
+    The grid is ``d_x·d_y`` when every weight of each factor is a multiple of
+    ``1/d`` (see ``result_grid``), else ``None``.
+    """
+    (g_x, d_x), (g_y, d_y) = _box_taps(radius_x), _box_taps(radius_y)
+    return g_y, g_x, float(d_x * d_y) if d_x and d_y else None
+
+
 def check_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
     """Validate a 2-D kernel: finite real numbers, odd sides.
 

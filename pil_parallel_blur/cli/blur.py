@@ -19,10 +19,10 @@ from PIL import Image
 
 from .. import joblib_adapter as jl
 from ..about import usable_cpus
-from ..engine import plan_correlation
+from ..blur import estimated_blur_seconds
 from ..filters import ParallelGaussianFilter
 from ..kernels import KernelSpec, resolve_kernel
-from ..parallel import ParallelSettings, default_backend, estimated_seconds
+from ..parallel import ParallelSettings, default_backend
 from .common import PROG, UserError, one_line
 from .files import (
     SAVES,
@@ -296,5 +296,4 @@ def _estimate(job: BlurJob) -> float:
             w, h, bands = im.size[0], im.size[1], len(im.getbands())
     except Exception:
         return 0.0
-    plan = plan_correlation((h, w, bands), np.dtype(np.uint8), [job.kernel.factors((h, w))])
-    return estimated_seconds(plan)
+    return estimated_blur_seconds((h, w, bands), np.dtype(np.uint8), job.kernel)
