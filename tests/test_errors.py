@@ -117,6 +117,18 @@ CASES = [
         ["progress", "3"],
     ),
     # gaussian_blur / gaussian_kernel
+    (
+        "blur progress",
+        lambda: pb.gaussian_blur(A, progress=5),
+        TypeError,
+        ["progress", "5"],
+    ),
+    (
+        "correlate progress",
+        lambda: pb.correlate(A, [[1]], progress="bar"),
+        TypeError,
+        ["progress", "bar"],
+    ),
     ("blur array list", lambda: pb.gaussian_blur([[1]]), TypeError, ["array", "list"]),
     ("blur array bool", lambda: pb.gaussian_blur(A.astype(bool)), TypeError, ["dtype", "bool"]),
     ("blur array 1-D", lambda: pb.gaussian_blur(A[0, 0]), ValueError, ["array", "(3,)"]),
