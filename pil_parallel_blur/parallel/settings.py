@@ -22,7 +22,7 @@ from ..joblib_adapter import DASK_MISSING, backend_names, dask_installed
 
 __all__ = ["ParallelSettings", "Progress", "PARALLEL_PARAMETERS", "fill_parallel_doc"]
 
-#: ``progress(bands_done, bands_total)``, called in the caller's thread.
+#: ``progress(done, total)``, called in the caller's thread as tiles finish.
 Progress = Callable[[int, int], None]
 
 #: numpydoc text of the four parallel parameters, shared by every public signature.
@@ -40,8 +40,9 @@ temp_folder : str, optional
     Default ``$JOBLIB_TEMP_FOLDER``, else ``/dev/shm`` when it has room, else
     the system temporary folder.
 progress : callable, optional
-    Called as ``progress(bands_done, bands_total)`` in the calling thread as
-    bands finish (once with ``(1, 1)`` when run in-process); for progress bars."""
+    Called as ``progress(done, total)`` in the calling thread as the parts of
+    the image the workers share (bands of rows, or tiles of a band) finish;
+    once with ``(1, 1)`` when run in-process. For progress bars."""
 
 _PLACEHOLDER = "{parallel_parameters}"
 _Documented = TypeVar("_Documented")
