@@ -57,9 +57,12 @@ __all__ = [
 #: polling sleeps in 10 ms steps), so workers only pay beyond ~2 rounds.
 MIN_PARALLEL_SECONDS = 0.02
 #: The same for our own thread pool, which starts tiles in well under a
-#: millisecond: 2 threads already win at 0.5 MP (1.04 → 0.86 ms) and 1 MP
-#: (3.5 → 2.3 ms). Never above ``MIN_PARALLEL_SECONDS``.
-MIN_THREADS_SECONDS = 0.001
+#: millisecond back to back, but a few after the machine was idle (a sleeping
+#: thread, a descheduled vCPU). On the development VM 2 threads win from
+#: about 1 ms of work back to back, and lose ~0.4 ms at 6 ms of work after
+#: 20 ms idle (benchmarks/shapes_bench.py); 5 ms weighs the two. Never above
+#: ``MIN_PARALLEL_SECONDS``.
+MIN_THREADS_SECONDS = 0.005
 #: Bands per worker: a little over 1 so that a slow worker (the machine is
 #: shared) does not hold everyone up, few enough that per-task cost stays small.
 BANDS_PER_WORKER = 4
