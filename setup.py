@@ -12,7 +12,11 @@ setup(
         Extension(
             "pil_parallel_blur._native",
             sources=["pil_parallel_blur/_native.c"],
-            depends=["pil_parallel_blur/_native_level.h", "pil_parallel_blur/_native_loops.h"],
+            depends=[
+                "pil_parallel_blur/_native_level.h",
+                "pil_parallel_blur/_native_loops.h",
+                "pil_parallel_blur/_native_lines.h",
+            ],
             extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
             optional=True,
         )

@@ -9,6 +9,11 @@
  * column tiles that stay in cache, four output rows at a time.  The loops are in _native_loops.h, compiled once per SIMD
  * level; the level is chosen once, when the module is imported, and kept in
  * the module's state.  The GIL is released around the loops.
+ *
+ * Three more functions move samples for the spectral passes of large kernels
+ * (engine/spectral.py): lines_from_columns, columns_from_lines and
+ * rows_from_lines, in _native_lines.h.  They copy, convert and finish; the
+ * transforms are NumPy's.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -63,6 +68,9 @@ typedef int (*ppb_band_fn)(const struct ppb_job *);
 #include "_native_level.h"
 #pragma GCC pop_options
 #endif
+
+/* ---- the spectral passes' copies (plain loops, no SIMD levels) ---- */
+#include "_native_lines.h"
 
 struct ppb_level {
     const char *name;
@@ -247,6 +255,150 @@ done:
     return result;
 }
 
+
+/* ---- bindings of the spectral passes' copies ---- */
+
+static int line_type(int type, const char *what)
+{
+    if (type < PPB_U8 || type > PPB_F64 || type == PPB_U64 || type == PPB_I64) {
+        PyErr_Format(PyExc_ValueError, "%s: unsupported sample type %d", what, type);
+        return -1;
+    }
+    return 0;
+}
+
+static int fits(const Py_buffer *view, long count, long itemsize, const char *what)
+{
+    if (count < 0 || (double)count * (double)itemsize > (double)view->len) {
+        PyErr_Format(PyExc_ValueError, "%s holds %ld bytes, %ld needed", what, (long)view->len,
+                     count * itemsize);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(lines_from_columns_doc,
+"lines_from_columns(src, type, height, row_samples, first, count, lines, length, r)\n"
+"--\n\n"
+"Copy `count` interleaved samples from `first` on of each of the `height` rows of\n"
+"src (`row_samples` samples of `type` a row) into float64 lines of `length`\n"
+"(lines[j*length + r + y] = row y's sample first + j), each line's first sample\n"
+"repeated over [0, r) and its last over [r + height, length).");
+
+static PyObject *ppb_lines_from_columns(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer src = {0}, lines = {0};
+    int type;
+    long height, row_samples, first, count, length, r;
+    if (!PyArg_ParseTuple(args, "y*illllw*ll", &src, &type, &height, &row_samples, &first,
+                          &count, &lines, &length, &r))
+        return NULL;
+    PyObject *result = NULL;
+    if (line_type(type, "lines_from_columns") < 0) goto done;
+    if (height < 1 || count < 0 || first < 0 || r < 0 || first + count > row_samples ||
+        r + height > length) {
+        PyErr_SetString(PyExc_ValueError, "lines_from_columns: bad geometry");
+        goto done;
+    }
+    if (fits(&src, height * row_samples, ppb_itemsize[type], "src") < 0 ||
+        fits(&lines, count * length, 8, "lines") < 0)
+        goto done;
+    Py_BEGIN_ALLOW_THREADS
+    switch (type) {
+#define PPB_CALL(code, T) \
+    case code: gather_##code((const T *)src.buf, height, row_samples, first, count, lines.buf, length, r); break;
+        PPB_LINE_TYPES(PPB_CALL)
+#undef PPB_CALL
+    }
+    pad_lines(lines.buf, count, length, r, height);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&lines);
+    return result;
+}
+
+PyDoc_STRVAR(columns_from_lines_doc,
+"columns_from_lines(lines, length, r, height, channels, count, mid, double, mid_width, x0)\n"
+"--\n\n"
+"Store the results of `count` columns' lines (`channels` lines each, results at\n"
+"[r, r + height)) into columns [x0, x0 + count) of a (height, channels, mid_width)\n"
+"float32 (float64 if `double`) intermediate.");
+
+static PyObject *ppb_columns_from_lines(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer lines = {0}, mid = {0};
+    long length, r, height, channels, count, mid_w, x0;
+    int use_double;
+    if (!PyArg_ParseTuple(args, "y*lllllw*pll", &lines, &length, &r, &height, &channels,
+                          &count, &mid, &use_double, &mid_w, &x0))
+        return NULL;
+    PyObject *result = NULL;
+    if (height < 1 || channels < 1 || count < 0 || r < 0 || r + height > length || x0 < 0 ||
+        x0 + count > mid_w) {
+        PyErr_SetString(PyExc_ValueError, "columns_from_lines: bad geometry");
+        goto done;
+    }
+    if (fits(&lines, count * channels * length, 8, "lines") < 0 ||
+        fits(&mid, height * channels * mid_w, use_double ? 8 : 4, "mid") < 0)
+        goto done;
+    Py_BEGIN_ALLOW_THREADS
+    if (use_double)
+        scatter_PPB_F64(lines.buf, length, r, height, channels, count, mid.buf, mid_w, x0);
+    else
+        scatter_PPB_F32(lines.buf, length, r, height, channels, count, mid.buf, mid_w, x0);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&lines);
+    PyBuffer_Release(&mid);
+    return result;
+}
+
+PyDoc_STRVAR(rows_from_lines_doc,
+"rows_from_lines(lines, length, r, rows, width, channels, out, type, offset, rounding,\n"
+"                clip, lo, hi)\n"
+"--\n\n"
+"Finish `rows` rows' lines (`channels` lines each, results at [r, r + width)) into\n"
+"interleaved output rows of `type`: + offset when non-zero, rounded (0: half to\n"
+"even, 1: half up, -1: not), clipped to [lo, hi] when `clip`.");
+
+static PyObject *ppb_rows_from_lines(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer lines = {0}, out = {0};
+    long length, r, rows, width, channels;
+    int type, rounding, clip;
+    double offset, lo, hi;
+    if (!PyArg_ParseTuple(args, "y*lllllw*idipdd", &lines, &length, &r, &rows, &width,
+                          &channels, &out, &type, &offset, &rounding, &clip, &lo, &hi))
+        return NULL;
+    PyObject *result = NULL;
+    if (line_type(type, "rows_from_lines") < 0) goto done;
+    if (rows < 0 || width < 1 || channels < 1 || r < 0 || r + width > length ||
+        rounding < -1 || rounding > PPB_HALF_UP) {
+        PyErr_SetString(PyExc_ValueError, "rows_from_lines: bad geometry or rounding");
+        goto done;
+    }
+    if (fits(&lines, rows * channels * length, 8, "lines") < 0 ||
+        fits(&out, rows * width * channels, ppb_itemsize[type], "out") < 0)
+        goto done;
+    const struct ppb_line_finish f = {offset, lo, hi, rounding, clip};
+    Py_BEGIN_ALLOW_THREADS
+    switch (type) {
+#define PPB_CALL(code, T) \
+    case code: finish_##code(lines.buf, length, r, rows, width, channels, (T *)out.buf, &f); break;
+        PPB_LINE_TYPES(PPB_CALL)
+#undef PPB_CALL
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&lines);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyObject *ppb_simd_level(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     const ppb_state *state = PyModule_GetState(module);
@@ -272,6 +424,9 @@ static PyObject *ppb_simd_levels(PyObject *module, PyObject *Py_UNUSED(ignored))
 
 static PyMethodDef ppb_methods[] = {
     {"correlate", ppb_correlate, METH_VARARGS, correlate_doc},
+    {"lines_from_columns", ppb_lines_from_columns, METH_VARARGS, lines_from_columns_doc},
+    {"columns_from_lines", ppb_columns_from_lines, METH_VARARGS, columns_from_lines_doc},
+    {"rows_from_lines", ppb_rows_from_lines, METH_VARARGS, rows_from_lines_doc},
     {"simd_level", ppb_simd_level, METH_NOARGS,
      "The SIMD level chosen at import: 'baseline', 'avx2' or 'avx512'."},
     {"simd_levels", ppb_simd_levels, METH_NOARGS, "The SIMD levels this CPU can run."},

@@ -206,7 +206,8 @@ def _read_pty(fd, proc, timeout=120):
 def test_progress_bar_in_a_terminal_ends_clean(tmp_path):
     """A real pty: counts that never jump, and the result line on a line of its own."""
     src = tmp_path / "big.png"
-    Image.fromarray(photo_like(2000, 2000, seed=1)).save(src)
+    # 12 MP at sigma 100: estimated over the 1 s from which a single image gets a bar
+    Image.fromarray(photo_like(3000, 4000, seed=1)).save(src)
     out = tmp_path / "out.png"
     main, child = pty.openpty()
     # a terminal 100 columns wide (a fresh pty has 0 columns: tqdm draws nothing)
@@ -231,13 +232,17 @@ def test_progress_bar_in_a_terminal_ends_clean(tmp_path):
     assert prefix.strip() == "", repr(text[-300:])
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("backend", ["threading", "loky", "multiprocessing"])
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path, backend):
     """SIGINT to the whole process group, as a terminal sends it, mid-batch, three times."""
     src = tmp_path / "in"
     src.mkdir()
     Image.fromarray(photo_like(1200, 1600, seed=1)).save(src / "0.png")
-    for i in range(1, 24):  # long enough to be interrupted mid-way on a fast machine too
+    for i in range(1, 120):  # long enough to be interrupted mid-way on a fast machine too
         shutil.copy(src / "0.png", src / f"{i}.png")
     for attempt in range(3):
         out = tmp_path / f"out{attempt}"
@@ -247,6 +252,9 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, backend):
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,  # its own process group, like a shell job
+            # SIGINT as a terminal's job gets it, even when this runs as a
+            # background job (which starts its children with SIGINT ignored)
+            preexec_fn=_default_sigint,
         )
         time.sleep(1.5 + 0.4 * attempt)
         os.killpg(proc.pid, signal.SIGINT)
@@ -263,7 +271,7 @@ def test_sigterm_stops_the_batch_and_its_workers(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     Image.fromarray(photo_like(1200, 1600, seed=2)).save(src / "0.png")
-    for i in range(1, 24):  # long enough to be interrupted mid-way on a fast machine too
+    for i in range(1, 120):  # long enough to be interrupted mid-way on a fast machine too
         shutil.copy(src / "0.png", src / f"{i}.png")
     out = tmp_path / "out"
     proc = subprocess.Popen(

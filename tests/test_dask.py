@@ -52,6 +52,19 @@ def test_explicit_backend_and_parallel_config_match_local(client):
 
 
 @pytest.mark.usefixtures("parallel_always")
+def test_large_sigma_ships_columns_then_rows_and_matches_local(client):
+    """σ 90 goes through the FFT: column stripes, then row bands, travel to the workers."""
+    local = gaussian_blur(IMAGE, sigma=90, n_jobs=1)
+    remote = gaussian_blur(IMAGE, sigma=90, backend="dask")
+    assert remote.tobytes() == local.tobytes()
+    gray = IMAGE[..., 0]
+    assert (
+        gaussian_blur(gray, sigma=90, backend="dask").tobytes()
+        == gaussian_blur(gray, sigma=90, n_jobs=1).tobytes()
+    )
+
+
+@pytest.mark.usefixtures("parallel_always")
 def test_killed_worker_mid_run_is_recovered_or_reported(client):
     big = photo_like(1500, 1000, seed=4)
     local = gaussian_blur(big, sigma=8, n_jobs=1)

@@ -69,21 +69,24 @@ def no_threadpoolctl(tmp_path) -> dict[str, str]:
 
 
 def test_12mp_photo_one_byte_string_per_sigma(no_threadpoolctl):
-    """Every backend × n_jobs 1, 2, 3, with and without threadpoolctl: one result."""
-    shape, sigmas = (3000, 4000), [2.0, 8.0]
+    """Every backend × n_jobs 1, 2, 3, with and without threadpoolctl: one result.
+
+    σ 2 and 8 take the direct passes, σ 60 the spectral ones.
+    """
+    shape, sigmas = (3000, 4000), [2.0, 8.0, 60.0]
     with_tpc = _matrix(shape, sigmas)
     without_tpc = _matrix(shape, sigmas, no_threadpoolctl)
-    for sigma in ("2.0", "8.0"):
+    for sigma in ("2.0", "8.0", "60.0"):
         assert len(with_tpc[sigma]) == 1, with_tpc[sigma]
         assert with_tpc[sigma] == without_tpc[sigma]
 
 
 def test_the_numpy_engine_is_deterministic_and_gives_the_same_bytes():
     """The fallback, forced by the environment variable, across backends and workers."""
-    shape, sigmas = (600, 800), [2.0, 8.0]
+    shape, sigmas = (600, 800), [2.0, 8.0, 80.0]
     native = _matrix(shape, sigmas)
     fallback = _matrix(shape, sigmas, {engine.ENGINE_ENV: "numpy"})
-    for sigma in ("2.0", "8.0"):
+    for sigma in ("2.0", "8.0", "80.0"):
         assert len(fallback[sigma]) == 1
         assert fallback[sigma] == native[sigma]
 
@@ -105,6 +108,7 @@ CASES = textwrap.dedent(
     results = {
         "u8 sigma 2": pb.gaussian_blur(u8, sigma=2, n_jobs=1),
         "u8 sigma (1, 9)": pb.gaussian_blur(u8, sigma=(1.0, 9.0), n_jobs=1),
+        "u8 sigma 90 (spectral)": pb.gaussian_blur(u8, sigma=90, n_jobs=1),
         "u16": pb.gaussian_blur(u16, sigma=3, n_jobs=1),
         "f32": pb.gaussian_blur(f32, sigma=2.5, n_jobs=1),
         "i64": pb.gaussian_blur(i64, sigma=1.5, n_jobs=1),

@@ -136,9 +136,9 @@ def test_parallel_config_is_honoured(monkeypatch):
     calls = []
     real = parallel._in_memory
 
-    def spy(image, plan, runner, tiles, *rest):
-        calls.append((runner is not None, len(tiles)))
-        return real(image, plan, runner, tiles, *rest)
+    def spy(image, plan, runner, stages, *rest):
+        calls.append((runner is not None, sum(len(stage.tiles) for stage in stages)))
+        return real(image, plan, runner, stages, *rest)
 
     monkeypatch.setattr(parallel, "_in_memory", spy)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
@@ -173,7 +173,7 @@ def test_default_backend_is_threads_after_a_plain_install(monkeypatch):
 @pytest.mark.usefixtures("parallel_always")
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
-    real = parallel.correlate_tile
+    real = parallel.compute_tile
 
     def failing(src, src_row0, out, out_row0, tile, plan):
         if tile.top > 0:
@@ -188,7 +188,7 @@ def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
         return real_files(padded_path, out_path, tile, plan)
 
     if backend == "threading":
-        monkeypatch.setattr(parallel, "correlate_tile", failing)
+        monkeypatch.setattr(parallel, "compute_tile", failing)
     else:
         monkeypatch.setattr(parallel, "_tile_from_files", failing_files)
     with pytest.raises(ValueError, match="failed"):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .finish import finish_samples
 from .plan import CorrelationPlan, Tile, rows_read
 
 __all__ = ["correlate_tile_numpy"]
@@ -51,7 +52,7 @@ def correlate_tile_numpy(
             down = _pass(_rows(across[pick], y1 - y0), g_y, fold=False)
             total = down if total is None else np.add(total, down, out=total)
         assert total is not None
-        rows_out[y0 - out_row0 : y1 - out_row0, tile.left : tile.right] = _finish(
+        rows_out[y0 - out_row0 : y1 - out_row0, tile.left : tile.right] = finish_samples(
             total, plan
         ).reshape(y1 - y0, -1, c)
 
@@ -91,31 +92,3 @@ def _pass(
     for j in range(1, 2 * r + 1):
         acc += g[j] * take(j)
     return acc
-
-
-def _finish(total: np.ndarray, plan: CorrelationPlan) -> np.ndarray:
-    """Offset, round and clip as the native kernel does; return values of the output dtype."""
-    ct = plan.compute_dtype.type
-    if plan.offset:
-        total += ct(plan.offset)
-    if plan.grid and plan.rounding is not None:
-        total *= ct(plan.grid)
-        np.rint(total, out=total)
-        total /= ct(plan.grid)
-    if plan.rounding == "half_up":
-        total += ct(0.5)
-        np.floor(total, out=total)
-    elif plan.rounding == "rint":
-        np.rint(total, out=total)
-    if plan.clip is None:
-        return total.astype(plan.out_dtype)
-    np.clip(total, ct(plan.clip[0]), None, out=total)
-    if plan.out_dtype.itemsize < 8:
-        np.clip(total, None, ct(plan.clip[1]), out=total)
-        return total.astype(plan.out_dtype)
-    # float64 cannot hold 2^63 - 1: results from 2^63 (2^64) on saturate to the maximum
-    top = total >= 2.0 ** (63 if plan.out_dtype.kind == "i" else 64)
-    np.clip(total, None, ct(plan.clip[1]), out=total)
-    out = total.astype(plan.out_dtype)
-    out[top] = np.iinfo(plan.out_dtype).max
-    return out

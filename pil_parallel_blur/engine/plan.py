@@ -96,8 +96,10 @@ def _fold(taps: np.ndarray, length: int) -> np.ndarray:
     if r <= keep:
         return taps
     folded = taps[r - keep : r + keep + 1].copy()
+    # both tails summed from the outside in, so a symmetric kernel stays
+    # symmetric to the last bit (the spectral path and the folded taps need it)
     folded[0] += taps[: r - keep].sum()
-    folded[-1] += taps[r + keep + 1 :].sum()
+    folded[-1] += np.ascontiguousarray(taps[r + keep + 1 :][::-1]).sum()
     return folded
 
 

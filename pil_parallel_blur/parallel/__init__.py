@@ -1,35 +1,48 @@
 """Cutting the output into tiles and computing them with the workers joblib gives.
 
 Data flows one way: image array → tiles → output array. Every path computes
-the same tiles of one plan with ``engine.correlate_tile``; they differ only in
-where the image rows come from and where the output rows go:
+the tiles of one plan with ``engine.compute_tile``, in one or two stages: a
+direct plan is one stage of tiles (image → output); a large kernel that goes
+through the FFT two (image → intermediate by whole columns, then → output by
+whole rows, the second started when the first is done). The paths differ
+only in where each stage's input comes from and where its output goes:
 
 * in-process (one worker, small images, joblib's ``sequential``): the image
-  array and a fresh output array;
-* threads (``threading``): the same two arrays, shared by the bands;
+  array and fresh arrays;
+* threads (``threading``): the same arrays, shared by the tiles;
 * processes (``loky``, ``multiprocessing``, …): ``.npy`` files in a private
   folder (``files.py``), the image written once; workers map them;
-* remote (Dask): each tile travels with the image rows it reads and comes back
-  as its output rows.
+* remote (Dask): each tile travels with what it reads and comes back as its
+  values.
 
-A tile is a band of rows, or a part of one when a row is so long that its
-buffers would not stay in cache or there are fewer rows than workers.
+A direct tile is a band of rows, or a part of one when a row is so long that
+its buffers would not stay in cache or there are fewer rows than workers.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import pairwise
 from math import ceil
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 
 from .. import joblib_adapter as jl
-from ..engine import CorrelationPlan, Tile, correlate_tile, rows_read
+from ..engine import (
+    CorrelationPlan,
+    SpectralPass,
+    Step,
+    Tile,
+    compute_tile,
+    direct_seconds,
+    prefers_spectral,
+    spectral_plan_for,
+    spectral_seconds,
+)
 from .files import (
-    create_out_file,
+    create_shared_file,
     dump_image,
     make_private_folder,
     remove_folder,
@@ -136,16 +149,12 @@ class Workers:
 
 
 def estimated_seconds(plan: CorrelationPlan) -> float:
-    """In-process time of ``plan`` on one core, from the measured cost per sample.
+    """In-process time of ``plan`` on one core by the method the engine will choose.
 
-    The native engine in float32 on the development machine (docs/benchmarks.md):
-    about ``1.2 + 0.36·r`` ns per output sample for a kernel of mean radius ``r``
-    (both passes); float64 costs about twice that, each extra term as much again.
+    From the engine's measured cost model (``engine/cost.py``; figures in
+    docs/benchmarks.md).
     """
-    samples = plan.height * plan.width * plan.channels
-    r = (plan.r_x + plan.r_y) / 2
-    per_sample = (1.2 + 0.36 * r) * 1e-9 * plan.compute_dtype.itemsize / 4 * len(plan.terms)
-    return samples * per_sample
+    return spectral_seconds(plan) if prefers_spectral(plan) else direct_seconds(plan)
 
 
 def cut_tiles(plan: CorrelationPlan, workers: int) -> list[Tile]:
@@ -179,51 +188,94 @@ def _cuts(length: int, n: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in pairwise(edges) if b > a]
 
 
+class _Stage(NamedTuple):
+    """One round of tiles: every tile of ``step`` computed from ``src`` into ``dst``.
+
+    A direct plan is one stage (image → output); a spectral plan two (image →
+    intermediate by columns, then intermediate → output by rows), the second
+    started when the first is done.
+    """
+
+    step: Step
+    tiles: list[Tile]
+    dst_dtype: np.dtype
+    dst_shape: tuple[int, ...]
+
+    @property
+    def by_columns(self) -> bool:
+        """The spectral columns pass: its tiles are whole columns, of a ``(H, C, W)`` array."""
+        return isinstance(self.step, SpectralPass) and self.step.columns
+
+
+def _stages(image: np.ndarray, plan: CorrelationPlan, workers: int) -> list[_Stage]:
+    """Return the stages of ``plan`` on ``image``: direct tiles, or the two spectral passes."""
+    spectral = spectral_plan_for(plan, image)
+    if spectral is None:
+        return [_Stage(plan, cut_tiles(plan, workers), plan.out_dtype, plan.out_shape)]
+    n = workers * BANDS_PER_WORKER if workers > 1 else 1
+    columns = [Tile(0, plan.height, a, b) for a, b in _cuts(plan.width, n)]
+    rows = [Tile(a, b, 0, plan.width) for a, b in _cuts(plan.height, n)]
+    return [
+        _Stage(spectral.columns, columns, spectral.mid_dtype, spectral.mid_shape),
+        _Stage(spectral.rows, rows, plan.out_dtype, plan.out_shape),
+    ]
+
+
 def _compute(
     runner: Runner | None,
-    tasks: Iterable[Task],
-    total: int,
+    stages: list[_Stage],
+    tasks: Callable[[_Stage, int], Iterable[Task]],
     progress: Progress | None,
-    collect: Callable[[object], None] | None = None,
+    collect: Callable[[int, object], None] | None = None,
 ) -> None:
-    """Run the tiles' tasks (the one tile loop): hand each result to ``collect``, report progress.
+    """Run the stages' tasks (the one tile loop), a stage after the one before.
 
+    ``tasks(stage, index)`` makes a stage's tasks; each result goes to
+    ``collect(index, result)``; progress counts the tiles of every stage.
     Without a runner the tasks run here, one after the other, and progress is
     reported once at the end.
     """
-    if runner is None:
-        for fn, args in tasks:
-            fn(*args)
-        if progress is not None:
-            progress(1, 1)
-        return
-    for done, result in enumerate(runner(tasks), start=1):
-        if collect is not None:
-            collect(result)
-        if progress is not None:
-            progress(done, total)
+    total = sum(len(stage.tiles) for stage in stages)
+    done = 0
+    for index, stage in enumerate(stages):
+        if runner is None:
+            for fn, args in tasks(stage, index):
+                fn(*args)
+            continue
+        for result in runner(tasks(stage, index)):
+            done += 1
+            if collect is not None:
+                collect(index, result)
+            if progress is not None:
+                progress(done, total)
+    if runner is None and progress is not None:
+        progress(1, 1)
 
 
 def _in_memory(
     image: np.ndarray,
     plan: CorrelationPlan,
     runner: Runner | None,
-    tiles: list[Tile],
+    stages: list[_Stage],
     progress: Progress | None,
 ) -> np.ndarray:
     """In-process and thread paths: tiles read the image and write ``out`` in place."""
-    out = np.empty(plan.out_shape, dtype=plan.out_dtype)
-    tasks: list[Task] = [(correlate_tile, (image, 0, out, 0, tile, plan)) for tile in tiles]
-    _compute(runner, tasks, len(tasks), progress)
-    return out
+    arrays = [image] + [np.empty(stage.dst_shape, dtype=stage.dst_dtype) for stage in stages]
+
+    def tasks(stage: _Stage, i: int) -> list[Task]:
+        src, dst = arrays[i], arrays[i + 1]
+        return [(compute_tile, (src, 0, dst, 0, tile, stage.step)) for tile in stage.tiles]
+
+    _compute(runner, stages, tasks, progress)
+    return arrays[-1]
 
 
-def _tile_from_files(image_path: str, out_path: str, tile: Tile, plan: CorrelationPlan) -> None:
+def _tile_from_files(src_path: str, dst_path: str, tile: Tile, step: Step) -> None:
     """Worker task of the process path: map the files, compute one tile."""
-    image = np.load(image_path, mmap_mode="r")
-    out = np.load(out_path, mmap_mode="r+")
-    correlate_tile(image, 0, out, 0, tile, plan)
-    out.flush()
+    src = np.load(src_path, mmap_mode="r")
+    dst = np.load(dst_path, mmap_mode="r+")
+    compute_tile(src, 0, dst, 0, tile, step)
+    dst.flush()
 
 
 #: One process-path call at a time: loky's executor is shared by the whole
@@ -236,32 +288,46 @@ def _on_files(
     image: np.ndarray,
     plan: CorrelationPlan,
     runner: Runner,
-    tiles: list[Tile],
+    stages: list[_Stage],
     root: str,
     progress: Progress | None,
 ) -> np.ndarray:
-    """Process path: dump the image once, workers map it and write a shared output file."""
-    needed = 2 * image.nbytes
+    """Process path: dump the image once, workers map it and write shared files.
+
+    The output, and for a spectral plan the intermediate image, are files in
+    the same private folder.
+    """
+    needed = image.nbytes + sum(
+        int(np.prod(stage.dst_shape)) * stage.dst_dtype.itemsize for stage in stages
+    )
     try:
         folder = make_private_folder(root)
     except OSError as e:
         raise space_error(root, needed, e) from e
     try:
-        image_path = str(folder / "image.npy")
-        out_path = str(folder / "out.npy")
+        paths = [str(folder / "image.npy")]
+        paths += [str(folder / f"stage{i}.npy") for i in range(len(stages) - 1)]
+        paths.append(str(folder / "out.npy"))
         try:
-            dump_image(image, image_path)
-            out = create_out_file(out_path, plan)
+            dump_image(image, paths[0])
+            files = [
+                create_shared_file(path, stage.dst_dtype, stage.dst_shape)
+                for path, stage in zip(paths[1:], stages, strict=True)
+            ]
         except OSError as e:
             raise space_error(root, needed, e) from e
-        tasks: list[Task] = [
-            (_tile_from_files, (image_path, out_path, tile, plan)) for tile in tiles
-        ]
-        _compute(runner, tasks, len(tasks), progress)
+
+        def tasks(stage: _Stage, i: int) -> list[Task]:
+            return [
+                (_tile_from_files, (paths[i], paths[i + 1], tile, stage.step))
+                for tile in stage.tiles
+            ]
+
+        _compute(runner, stages, tasks, progress)
         # a private copy: an ordinary array (picklable, not shared with a fork)
         # that holds no space in the temp folder once the files are removed
-        result = np.array(out)
-        del out
+        result = np.array(files[-1])
+        del files
         return result
     finally:
         remove_folder(folder)
@@ -271,29 +337,45 @@ def _remote(
     image: np.ndarray,
     plan: CorrelationPlan,
     runner: Runner,
-    tiles: list[Tile],
+    stages: list[_Stage],
     progress: Progress | None,
 ) -> np.ndarray:
-    """Workers on other machines (Dask): each tile travels with the image rows it reads."""
-    out = np.empty(plan.out_shape, dtype=plan.out_dtype)
-    tasks = (
-        (_shipped_tile, (image[slice(*rows_read(plan, tile.top, tile.bottom))], tile, plan))
-        for tile in tiles
-    )
+    """Workers on other machines (Dask): each tile travels with what it reads, and back."""
+    arrays = [image] + [np.empty(stage.dst_shape, dtype=stage.dst_dtype) for stage in stages]
 
-    def collect(result: object) -> None:
+    def tasks(stage: _Stage, i: int) -> Iterator[Task]:
+        src = arrays[i]
+        for tile in stage.tiles:
+            if stage.by_columns:
+                part, first = src[:, tile.left : tile.right], tile.left
+            else:
+                reach = stage.step.r_y if isinstance(stage.step, CorrelationPlan) else 0
+                first, last = max(tile.top - reach, 0), min(tile.bottom + reach, plan.height)
+                part = src[first:last]
+            yield (_shipped_tile, (np.ascontiguousarray(part), first, tile, stage))
+
+    def collect(i: int, result: object) -> None:
         tile, values = cast(tuple[Tile, np.ndarray], result)
-        out[tile.top : tile.bottom, tile.left : tile.right] = values
+        if stages[i].by_columns:
+            arrays[i + 1][:, :, tile.left : tile.right] = values
+        else:
+            arrays[i + 1][tile.top : tile.bottom, tile.left : tile.right] = values
 
-    _compute(runner, tasks, len(tiles), progress, collect)
-    return out
+    _compute(runner, stages, tasks, progress, collect)
+    return arrays[-1]
 
 
-def _shipped_tile(rows: np.ndarray, tile: Tile, plan: CorrelationPlan) -> tuple[Tile, np.ndarray]:
-    """Remote task: compute a tile from the image rows shipped with it; return its values."""
-    out = np.empty((tile.bottom - tile.top, plan.width, plan.channels), dtype=plan.out_dtype)
-    first = rows_read(plan, tile.top, tile.bottom)[0]
-    correlate_tile(np.ascontiguousarray(rows), first, out, tile.top, tile, plan)
+def _shipped_tile(
+    part: np.ndarray, first: int, tile: Tile, stage: _Stage
+) -> tuple[Tile, np.ndarray]:
+    """Remote task: compute a tile from the part shipped with it; return the tile's values."""
+    if stage.by_columns:
+        height, channels = stage.dst_shape[:2]
+        out = np.empty((height, channels, tile.right - tile.left), stage.dst_dtype)
+        compute_tile(part, first, out, tile.left, tile, stage.step)
+        return tile, out
+    out = np.empty((tile.bottom - tile.top, *stage.dst_shape[1:]), stage.dst_dtype)
+    compute_tile(part, first, out, tile.top, tile, stage.step)
     return tile, out[:, tile.left : tile.right]
 
 
@@ -310,10 +392,10 @@ def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.n
     if workers.our_threads:
         smallest = min(smallest, MIN_THREADS_SECONDS)
     if workers.count <= 1 or estimated_seconds(plan) < smallest:
-        return _in_memory(image, plan, None, cut_tiles(plan, 1), progress)
-    tiles = cut_tiles(plan, workers.count)
+        return _in_memory(image, plan, None, _stages(image, plan, 1), progress)
+    stages = _stages(image, plan, workers.count)
     if workers.our_threads:
-        return _in_memory(image, plan, thread_runner(workers.count), tiles, progress)
+        return _in_memory(image, plan, thread_runner(workers.count), stages, progress)
     # tiles as they finish where the backend can say so (multiprocessing cannot)
     streams = jl.supports_generator(workers.backend)
 
@@ -321,16 +403,16 @@ def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.n
         return joblib_runner(jl.make_parallel(workers.n_jobs, workers.backend, streams))
 
     if workers.kind == "threads":
-        return _in_memory(image, plan, runner(), tiles, progress)
+        return _in_memory(image, plan, runner(), stages, progress)
     if workers.kind == "remote":
-        return _remote(image, plan, runner(), tiles, progress)
+        return _remote(image, plan, runner(), stages, progress)
     root = temp_root(settings.temp_folder, image.nbytes * 2)
     with _PROCESS_CALLS:
         try:
-            return _on_files(image, plan, runner(), tiles, root, progress)
+            return _on_files(image, plan, runner(), stages, root, progress)
         except jl.BROKEN_POOL:
             # a worker that died while idle (killed, out of memory) breaks the
             # shared executor for the next call that uses it; joblib replaces a
             # broken executor when asked again: try once more (a tile that
             # kills its worker fails again, and that is raised)
-            return _on_files(image, plan, runner(), tiles, root, progress)
+            return _on_files(image, plan, runner(), stages, root, progress)

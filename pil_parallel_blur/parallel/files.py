@@ -18,15 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine import CorrelationPlan
-
 __all__ = [
     "temp_root",
     "make_private_folder",
     "remove_folder",
     "sweep_orphans",
     "dump_image",
-    "create_out_file",
+    "create_shared_file",
     "space_error",
 ]
 
@@ -136,13 +134,13 @@ def space_error(root: str, needed: int, error: OSError) -> OSError:
     )
 
 
-def create_out_file(path: str, plan: CorrelationPlan) -> np.memmap:
-    """Create the shared output file with its space reserved.
+def create_shared_file(path: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.memmap:
+    """Create a shared file the workers write (the output, an intermediate), its space reserved.
 
     A full disk then fails here, in the parent, with a message, instead of
     killing a worker with SIGBUS when it writes into a sparse mapping.
     """
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=plan.out_dtype, shape=plan.out_shape)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
     if hasattr(os, "posix_fallocate"):
         fd = os.open(path, os.O_RDWR)
         try:
