@@ -278,39 +278,39 @@ static int fits(const Py_buffer *view, long count, long itemsize, const char *wh
 }
 
 PyDoc_STRVAR(lines_from_columns_doc,
-"lines_from_columns(src, type, height, row_samples, first, count, lines, length, r)\n"
+"lines_from_columns(src, type, height, row_samples, first, count, lines, stride, length, r)\n"
 "--\n\n"
 "Copy `count` interleaved samples from `first` on of each of the `height` rows of\n"
-"src (`row_samples` samples of `type` a row) into float64 lines of `length`\n"
-"(lines[j*length + r + y] = row y's sample first + j), each line's first sample\n"
+"src (`row_samples` samples of `type` a row) into float64 lines `stride` apart\n"
+"(lines[j*stride + r + y] = row y's sample first + j), each line's first sample\n"
 "repeated over [0, r) and its last over [r + height, length).");
 
 static PyObject *ppb_lines_from_columns(PyObject *Py_UNUSED(module), PyObject *args)
 {
     Py_buffer src = {0}, lines = {0};
     int type;
-    long height, row_samples, first, count, length, r;
-    if (!PyArg_ParseTuple(args, "y*illllw*ll", &src, &type, &height, &row_samples, &first,
-                          &count, &lines, &length, &r))
+    long height, row_samples, first, count, stride, length, r;
+    if (!PyArg_ParseTuple(args, "y*illllw*lll", &src, &type, &height, &row_samples, &first,
+                          &count, &lines, &stride, &length, &r))
         return NULL;
     PyObject *result = NULL;
     if (line_type(type, "lines_from_columns") < 0) goto done;
     if (height < 1 || count < 0 || first < 0 || r < 0 || first + count > row_samples ||
-        r + height > length) {
+        r + height > length || length > stride) {
         PyErr_SetString(PyExc_ValueError, "lines_from_columns: bad geometry");
         goto done;
     }
     if (fits(&src, height * row_samples, ppb_itemsize[type], "src") < 0 ||
-        fits(&lines, count * length, 8, "lines") < 0)
+        fits(&lines, count * stride, 8, "lines") < 0)
         goto done;
     Py_BEGIN_ALLOW_THREADS
     switch (type) {
 #define PPB_CALL(code, T) \
-    case code: gather_##code((const T *)src.buf, height, row_samples, first, count, lines.buf, length, r); break;
+    case code: gather_##code((const T *)src.buf, height, row_samples, first, count, lines.buf, stride, r); break;
         PPB_LINE_TYPES(PPB_CALL)
 #undef PPB_CALL
     }
-    pad_lines(lines.buf, count, length, r, height);
+    pad_lines(lines.buf, count, stride, length, r, height);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
@@ -320,34 +320,35 @@ done:
 }
 
 PyDoc_STRVAR(columns_from_lines_doc,
-"columns_from_lines(lines, length, r, height, channels, count, mid, double, mid_width, x0)\n"
+"columns_from_lines(lines, stride, r, height, channels, count, mid, double, mid_width, x0)\n"
 "--\n\n"
-"Store the results of `count` columns' lines (`channels` lines each, results at\n"
+"Store the results of `count` columns' lines (`channels` lines each, `stride`\n"
+"apart, results at\n"
 "[r, r + height)) into columns [x0, x0 + count) of a (height, channels, mid_width)\n"
 "float32 (float64 if `double`) intermediate.");
 
 static PyObject *ppb_columns_from_lines(PyObject *Py_UNUSED(module), PyObject *args)
 {
     Py_buffer lines = {0}, mid = {0};
-    long length, r, height, channels, count, mid_w, x0;
+    long stride, r, height, channels, count, mid_w, x0;
     int use_double;
-    if (!PyArg_ParseTuple(args, "y*lllllw*pll", &lines, &length, &r, &height, &channels,
+    if (!PyArg_ParseTuple(args, "y*lllllw*pll", &lines, &stride, &r, &height, &channels,
                           &count, &mid, &use_double, &mid_w, &x0))
         return NULL;
     PyObject *result = NULL;
-    if (height < 1 || channels < 1 || count < 0 || r < 0 || r + height > length || x0 < 0 ||
+    if (height < 1 || channels < 1 || count < 0 || r < 0 || r + height > stride || x0 < 0 ||
         x0 + count > mid_w) {
         PyErr_SetString(PyExc_ValueError, "columns_from_lines: bad geometry");
         goto done;
     }
-    if (fits(&lines, count * channels * length, 8, "lines") < 0 ||
+    if (fits(&lines, count * channels * stride, 8, "lines") < 0 ||
         fits(&mid, height * channels * mid_w, use_double ? 8 : 4, "mid") < 0)
         goto done;
     Py_BEGIN_ALLOW_THREADS
     if (use_double)
-        scatter_PPB_F64(lines.buf, length, r, height, channels, count, mid.buf, mid_w, x0);
+        scatter_PPB_F64(lines.buf, stride, r, height, channels, count, mid.buf, mid_w, x0);
     else
-        scatter_PPB_F32(lines.buf, length, r, height, channels, count, mid.buf, mid_w, x0);
+        scatter_PPB_F32(lines.buf, stride, r, height, channels, count, mid.buf, mid_w, x0);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
@@ -357,37 +358,38 @@ done:
 }
 
 PyDoc_STRVAR(rows_from_lines_doc,
-"rows_from_lines(lines, length, r, rows, width, channels, out, type, offset, rounding,\n"
+"rows_from_lines(lines, stride, r, rows, width, channels, out, type, offset, rounding,\n"
 "                clip, lo, hi)\n"
 "--\n\n"
-"Finish `rows` rows' lines (`channels` lines each, results at [r, r + width)) into\n"
+"Finish `rows` rows' lines (`channels` lines each, `stride` apart, results at\n"
+"[r, r + width)) into\n"
 "interleaved output rows of `type`: + offset when non-zero, rounded (0: half to\n"
 "even, 1: half up, -1: not), clipped to [lo, hi] when `clip`.");
 
 static PyObject *ppb_rows_from_lines(PyObject *Py_UNUSED(module), PyObject *args)
 {
     Py_buffer lines = {0}, out = {0};
-    long length, r, rows, width, channels;
+    long stride, r, rows, width, channels;
     int type, rounding, clip;
     double offset, lo, hi;
-    if (!PyArg_ParseTuple(args, "y*lllllw*idipdd", &lines, &length, &r, &rows, &width,
+    if (!PyArg_ParseTuple(args, "y*lllllw*idipdd", &lines, &stride, &r, &rows, &width,
                           &channels, &out, &type, &offset, &rounding, &clip, &lo, &hi))
         return NULL;
     PyObject *result = NULL;
     if (line_type(type, "rows_from_lines") < 0) goto done;
-    if (rows < 0 || width < 1 || channels < 1 || r < 0 || r + width > length ||
+    if (rows < 0 || width < 1 || channels < 1 || r < 0 || r + width > stride ||
         rounding < -1 || rounding > PPB_HALF_UP) {
         PyErr_SetString(PyExc_ValueError, "rows_from_lines: bad geometry or rounding");
         goto done;
     }
-    if (fits(&lines, rows * channels * length, 8, "lines") < 0 ||
+    if (fits(&lines, rows * channels * stride, 8, "lines") < 0 ||
         fits(&out, rows * width * channels, ppb_itemsize[type], "out") < 0)
         goto done;
     const struct ppb_line_finish f = {offset, lo, hi, rounding, clip};
     Py_BEGIN_ALLOW_THREADS
     switch (type) {
 #define PPB_CALL(code, T) \
-    case code: finish_##code(lines.buf, length, r, rows, width, channels, (T *)out.buf, &f); break;
+    case code: finish_##code(lines.buf, stride, r, rows, width, channels, (T *)out.buf, &f); break;
         PPB_LINE_TYPES(PPB_CALL)
 #undef PPB_CALL
     }

@@ -22,9 +22,12 @@
     X(PPB_F32, float)     \
     X(PPB_F64, double)
 
-/* lines[j·n + r + y] = src[y][x0·C + j] for y < h, j < k·C (line j is column
- * x0 + j / C, channel j % C), then each line's first sample repeated over
- * [0, r) and its last over [r + h, n). */
+/* Lines are `stride` doubles apart (a transform length n ≤ stride, padded so
+ * that lines do not all map to the same cache sets).
+ *
+ * lines[j·stride + r + y] = src[y][first + j] for y < h, j < count (line j is
+ * the image's column x0 + j / C, channel j % C, where first = x0·C); then each
+ * line's first sample is repeated over [0, r) and its last over [r + h, n). */
 #define PPB_GATHER(code, T)                                                        \
     static void gather_##code(const T *src, long h, long src_row, long first,      \
                               long count, double *lines, long n, long r)           \
@@ -40,17 +43,17 @@
     }
 PPB_LINE_TYPES(PPB_GATHER)
 
-static void pad_lines(double *lines, long count, long n, long r, long h)
+static void pad_lines(double *lines, long count, long stride, long n, long r, long h)
 {
     for (long j = 0; j < count; j++) {
-        double *line = lines + j * n;
+        double *line = lines + j * stride;
         const double head = line[r], tail = line[r + h - 1];
         for (long i = 0; i < r; i++) line[i] = head;
         for (long i = r + h; i < n; i++) line[i] = tail;
     }
 }
 
-/* mid[y][c][x0 + x] = lines[(x·C + c)·n + r + y]: the columns pass's results
+/* mid[y][c][x0 + x] = lines[(x·C + c)·n + r + y], n the stride: the columns pass's results
  * into the (H, C, W) intermediate. */
 #define PPB_SCATTER(code, T)                                                       \
     static void scatter_##code(const double *lines, long n, long r, long h,        \
@@ -91,7 +94,7 @@ static inline double line_finish(double v, const struct ppb_line_finish *f)
     return v;
 }
 
-/* out[y][x][c] = finish(lines[(y·C + c)·n + r + x]) for y < rows, x < w. */
+/* out[y][x][c] = finish(lines[(y·C + c)·n + r + x]) for y < rows, x < w (n the stride). */
 #define PPB_FINISH(code, T)                                                        \
     static void finish_##code(const double *lines, long n, long r, long rows,      \
                               long w, long channels, T *out,                       \

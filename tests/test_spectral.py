@@ -266,13 +266,19 @@ def test_the_compiled_copies_refuse_short_buffers():
     src = np.zeros((4, 5, 3), np.uint8)
     lines = np.zeros((2, 3, 10))
     with pytest.raises(ValueError, match="bad geometry"):
-        native.lines_from_columns(src, 0, 4, 15, 0, 6, lines, 5, 3)  # r + height > length
+        native.lines_from_columns(src, 0, 4, 15, 0, 6, lines, 10, 5, 3)  # r + height > length
     with pytest.raises(ValueError, match="lines holds"):
-        native.lines_from_columns(src, 0, 4, 15, 0, 15, lines, 10, 3)
+        native.lines_from_columns(src, 0, 4, 15, 0, 15, lines, 10, 10, 3)
     with pytest.raises(ValueError, match="out holds"):
         native.rows_from_lines(lines, 10, 2, 2, 5, 3, np.zeros(5, np.uint8), 0, 0.0, 0, 1, 0, 255)
     with pytest.raises(ValueError, match="unsupported sample type"):
         native.rows_from_lines(lines, 10, 2, 2, 5, 3, np.zeros(30, np.int64), 7, 0.0, 0, 1, 0, 1)
+
+
+def test_line_strides_avoid_4k_multiples():
+    for n in [1, 8, 64, 4096, 4500, 4608, 8192]:
+        s = spectral.line_stride(n)
+        assert n <= s < n + 64 and s % 64 == 8
 
 
 def test_fast_lengths():

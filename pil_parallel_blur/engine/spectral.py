@@ -166,11 +166,28 @@ def _pad(lines: np.ndarray, r: int, n: int) -> None:
     lines[..., r + n :] = lines[..., r + n - 1 : r + n]
 
 
-def _transform(lines: np.ndarray, response: np.ndarray) -> np.ndarray:
-    """Correlate whole lines circularly with the kernel of ``response``; a new array."""
+def _transform(lines: np.ndarray, response: np.ndarray) -> None:
+    """Correlate whole lines circularly with the kernel of ``response``, in place."""
     spectrum = np.fft.rfft(lines, axis=-1)
     np.multiply(spectrum, response, out=spectrum)
-    return np.fft.irfft(spectrum, n=lines.shape[-1], axis=-1)
+    np.fft.irfft(spectrum, n=lines.shape[-1], axis=-1, out=lines)
+
+
+def line_stride(length: int) -> int:
+    """Return how many float64 apart to store lines of ``length``: ≥ it, ≡ 8 mod 64.
+
+    Lines a multiple of 4 KiB apart all fall in the same cache sets, and
+    copying across them misses on every line: 4608 samples (36 KiB) made the
+    columns pass of a 24 MP image 1.9× slower than 4500 did. 8 more doubles
+    than a multiple of 64 puts consecutive lines one cache line apart in set.
+    """
+    return length + (8 - length) % 64
+
+
+def _lines(count: int, channels: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return a buffer of ``count × channels`` lines ``line_stride(length)`` apart; its view."""
+    buffer = np.empty((count, channels, line_stride(length)))
+    return buffer, buffer[..., :length]
 
 
 def columns_pass(
@@ -198,15 +215,15 @@ def columns_pass(
     step = max(1, CHUNK_SAMPLES // (c * n_fft))
     for x0 in range(tile.left, tile.right, step):
         x1 = min(tile.right, x0 + step)
-        lines = np.empty((x1 - x0, c, n_fft))
+        buffer, lines = _lines(x1 - x0, c, n_fft)
         if native is not None:
             native.lines_from_columns(
                 image, TYPE_CODES[image.dtype], h, image.shape[1] * c,
-                (x0 - src_col0) * c, (x1 - x0) * c, lines, n_fft, r,
+                (x0 - src_col0) * c, (x1 - x0) * c, buffer, buffer.shape[2], n_fft, r,
             )  # fmt: skip
-            result = _transform(lines, sp.response_y)
+            _transform(lines, sp.response_y)
             native.columns_from_lines(
-                result, n_fft, r, h, c, x1 - x0, inter,
+                buffer, buffer.shape[2], r, h, c, x1 - x0, inter,
                 inter.dtype == np.float64, inter.shape[2], x0 - mid_col0,
             )  # fmt: skip
             continue
@@ -215,7 +232,8 @@ def columns_pass(
             block = image[y0:y1, x0 - src_col0 : x1 - src_col0]
             lines[:, :, r + y0 : r + y1] = block.transpose(1, 2, 0)
         _pad(lines, r, h)
-        result = _transform(lines, sp.response_y)[..., r : r + h]
+        _transform(lines, sp.response_y)
+        result = lines[..., r : r + h]
         for y0 in range(0, h, BLOCK_ROWS):
             y1 = min(h, y0 + BLOCK_ROWS)
             inter[y0:y1, :, x0 - mid_col0 : x1 - mid_col0] = result[:, :, y0:y1].transpose(2, 1, 0)
@@ -245,17 +263,17 @@ def rows_pass(
     step = max(1, ROW_SAMPLES // (c * n_fft))
     for y0 in range(tile.top, tile.bottom, step):
         y1 = min(tile.bottom, y0 + step)
-        lines = np.empty((y1 - y0, c, n_fft))
+        buffer, lines = _lines(y1 - y0, c, n_fft)
         lines[:, :, r : r + w] = inter[y0 - mid_row0 : y1 - mid_row0]
         _pad(lines, r, w)
-        result = _transform(lines, sp.response_x)
+        _transform(lines, sp.response_x)
         target = rows_out[y0 - out_row0 : y1 - out_row0]
         if native is not None:
             rounding = {"rint": 0, "half_up": 1, None: -1}[plan.rounding]
             lo, hi = plan.clip if plan.clip is not None else (0.0, 0.0)
             native.rows_from_lines(
-                result, n_fft, r, y1 - y0, w, c, target, TYPE_CODES[plan.out_dtype],
+                buffer, buffer.shape[2], r, y1 - y0, w, c, target, TYPE_CODES[plan.out_dtype],
                 plan.offset, rounding, plan.clip is not None, lo, hi,
             )  # fmt: skip
         else:
-            finish_samples(result[..., r : r + w], plan, out=target.transpose(0, 2, 1))
+            finish_samples(lines[..., r : r + w], plan, out=target.transpose(0, 2, 1))
