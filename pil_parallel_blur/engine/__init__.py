@@ -9,7 +9,7 @@ files, Dask workers — hands it tiles of one plan (``plan.py``).
 
 Large kernels go another way, through the FFT (``spectral.py``): two passes
 of whole lines, columns then rows, chosen by ``spectral_plan_for`` from the
-plan alone where it is estimated cheaper (``cost.py``): from σ ≈ 33 on a
+plan alone where it is estimated cheaper (``cost.py``): from σ ≈ 32 on a
 3 MP image. Both engines use it for the same plans; the compiled module only
 does its copies faster. ``compute_tile`` runs a tile of either kind.
 

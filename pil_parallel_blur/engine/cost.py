@@ -18,7 +18,7 @@ DIRECT_NS = 1.2
 DIRECT_NS_PER_TAP = 0.36
 #: Spectral passes: ns per transformed sample of one pass (forward transform,
 #: product, inverse, and the copies in and out). With the two figures above it
-#: puts the crossover where it was measured: σ ≈ 33 on 3 MP RGB, σ ≈ 40 on
+#: puts the crossover where it was measured: σ ≈ 32 on 3 MP RGB, σ ≈ 40 on
 #: 0.35 MP (docs/benchmarks.md).
 SPECTRAL_NS = 16.0
 
