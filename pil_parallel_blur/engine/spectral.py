@@ -265,6 +265,8 @@ def rows_pass(
     inter = mid.reshape(-1, c, w)
     rows_out = out.reshape(-1, w, c)
     step = max(1, ROW_SAMPLES // (c * n_fft))
+    rounding = {"rint": 0, "half_up": 1, None: -1}[plan.rounding]  # the native codes
+    lo, hi = plan.clip if plan.clip is not None else (0.0, 0.0)
     for y0 in range(tile.top, tile.bottom, step):
         y1 = min(tile.bottom, y0 + step)
         buffer, lines = _lines(y1 - y0, c, n_fft)
@@ -273,8 +275,6 @@ def rows_pass(
         _transform(lines, sp.response_x)
         target = rows_out[y0 - out_row0 : y1 - out_row0]
         if native is not None:
-            rounding = {"rint": 0, "half_up": 1, None: -1}[plan.rounding]
-            lo, hi = plan.clip if plan.clip is not None else (0.0, 0.0)
             native.rows_from_lines(
                 buffer, buffer.shape[2], r, y1 - y0, w, c, target, TYPE_CODES[plan.out_dtype],
                 plan.offset, rounding, plan.clip is not None, lo, hi,
