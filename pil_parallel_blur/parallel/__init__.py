@@ -33,6 +33,7 @@ from .. import joblib_adapter as jl
 from ..engine import (
     CorrelationPlan,
     SpectralPass,
+    SpectralPlan,
     Step,
     Tile,
     compute_tile,
@@ -207,9 +208,8 @@ class _Stage(NamedTuple):
         return isinstance(self.step, SpectralPass) and self.step.columns
 
 
-def _stages(image: np.ndarray, plan: CorrelationPlan, workers: int) -> list[_Stage]:
-    """Return the stages of ``plan`` on ``image``: direct tiles, or the two spectral passes."""
-    spectral = spectral_plan_for(plan, image)
+def _stages(plan: CorrelationPlan, spectral: SpectralPlan | None, workers: int) -> list[_Stage]:
+    """Return the stages of ``plan``: direct tiles, or the two passes of ``spectral``."""
     if spectral is None:
         return [_Stage(plan, cut_tiles(plan, workers), plan.out_dtype, plan.out_shape)]
     n = workers * BANDS_PER_WORKER if workers > 1 else 1
@@ -391,9 +391,11 @@ def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.n
     smallest = MIN_PARALLEL_SECONDS
     if workers.our_threads:
         smallest = min(smallest, MIN_THREADS_SECONDS)
-    if workers.count <= 1 or estimated_seconds(plan) < smallest:
-        return _in_memory(image, plan, None, _stages(image, plan, 1), progress)
-    stages = _stages(image, plan, workers.count)
+    spectral = spectral_plan_for(plan, image)
+    seconds = direct_seconds(plan) if spectral is None else spectral_seconds(plan)
+    if workers.count <= 1 or seconds < smallest:
+        return _in_memory(image, plan, None, _stages(plan, spectral, 1), progress)
+    stages = _stages(plan, spectral, workers.count)
     if workers.our_threads:
         return _in_memory(image, plan, thread_runner(workers.count), stages, progress)
     # tiles as they finish where the backend can say so (multiprocessing cannot)
