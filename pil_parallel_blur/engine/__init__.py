@@ -45,7 +45,7 @@ import numpy as np
 
 from .cost import direct_seconds, prefers_spectral, spectral_seconds
 from .fallback import correlate_tile_numpy
-from .plan import TYPE_CODES, CorrelationPlan, Tile, plan_correlation, rows_read
+from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile, plan_correlation, rows_read
 from .spectral import SpectralPass, SpectralPlan, columns_pass, plan_spectral, rows_pass
 from .unsharp import unsharp_rows
 
@@ -69,7 +69,6 @@ __all__ = [
 
 #: Environment variable that forces the NumPy engine (``numpy``) or asks for the native one.
 ENGINE_ENV = "PIL_PARALLEL_BLUR_ENGINE"
-_RINT, _HALF_UP = 0, 1
 
 #: What workers compute tile by tile: a direct plan, or one pass of a spectral plan.
 Step = CorrelationPlan | SpectralPass
@@ -160,7 +159,7 @@ def correlate_tile(
             plan.terms,
             plan.compute_dtype == np.float64,
             plan.offset,
-            _HALF_UP if plan.rounding == "half_up" else _RINT,
+            max(ROUNDING_CODES[plan.rounding], 0),  # float results: not rounded, 0 passed
             lo,
             hi,
             plan.grid,

@@ -13,7 +13,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["CorrelationPlan", "Tile", "plan_correlation", "rows_read", "TYPE_CODES"]
+__all__ = [
+    "CorrelationPlan",
+    "Tile",
+    "plan_correlation",
+    "rows_read",
+    "TYPE_CODES",
+    "ROUNDING_CODES",
+]
 
 #: 8-bit images with fewer samples than this are computed in float64 (see plan_correlation).
 FLOAT32_MIN_SAMPLES = 1 << 17
@@ -31,6 +38,9 @@ TYPE_CODES = {
     np.dtype(np.float32): 8,
     np.dtype(np.float64): 9,
 }
+
+#: The rounding rules, with their codes in the native kernel (no rounding: -1).
+ROUNDING_CODES = {"rint": 0, "half_up": 1, None: -1}
 
 
 class Tile(NamedTuple):

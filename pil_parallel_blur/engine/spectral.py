@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .finish import finish_samples
-from .plan import TYPE_CODES, CorrelationPlan, Tile
+from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile
 
 __all__ = [
     "SpectralPlan",
@@ -265,7 +265,7 @@ def rows_pass(
     inter = mid.reshape(-1, c, w)
     rows_out = out.reshape(-1, w, c)
     step = max(1, ROW_SAMPLES // (c * n_fft))
-    rounding = {"rint": 0, "half_up": 1, None: -1}[plan.rounding]  # the native codes
+    rounding = ROUNDING_CODES[plan.rounding]
     lo, hi = plan.clip if plan.clip is not None else (0.0, 0.0)
     for y0 in range(tile.top, tile.bottom, step):
         y1 = min(tile.bottom, y0 + step)
