@@ -88,6 +88,7 @@ static inline double line_finish(double v, const struct ppb_line_finish *f)
     else if (f->rounding == PPB_HALF_UP)
         v = floor(v + 0.5);
     if (f->clip) {
+        v = v == v ? v : 0.0; /* NaN (inf - inf) converts to 0 */
         v = v < f->lo ? f->lo : v;
         v = v > f->hi ? f->hi : v;
     }

@@ -220,6 +220,7 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
                 T v = has_offset ? acc[i] + offset : acc[i];              \
                 if (has_grid) v = RINT(v * grid) / grid;                  \
                 v = FLOOR(v + half);                                      \
+                v = v == v ? v : (T)0; /* NaN (inf - inf): 0 */           \
                 v = v < lo ? lo : v;                                      \
                 v = v > hi ? hi : v;                                      \
                 d[i] = (ctype)v;                                          \
@@ -229,6 +230,7 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
                 T v = has_offset ? acc[i] + offset : acc[i];              \
                 if (has_grid) v = RINT(v * grid) / grid;                  \
                 v = RINT(v);                                              \
+                v = v == v ? v : (T)0; /* NaN (inf - inf): 0 */           \
                 v = v < lo ? lo : v;                                      \
                 v = v > hi ? hi : v;                                      \
                 d[i] = (ctype)v;                                          \
@@ -245,6 +247,7 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
             T v = has_offset ? acc[i] + offset : acc[i];                  \
             if (has_grid) v = RINT(v * grid) / grid;                      \
             v = f->rounding == PPB_HALF_UP ? FLOOR(v + half) : RINT(v);   \
+            v = v == v ? v : (T)0; /* NaN (inf - inf): 0 */               \
             d[i] = v >= (T)(top) ? (tmax) : (v < lo ? (tmin) : (ctype)v); \
         }                                                                 \
     }                                                                     \

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from .engine import plan_correlation
+from .engine import float_range, plan_correlation, restore_range, scale_in
 from .kernels import (
     KernelSpec,
     check_kernel,
@@ -60,7 +62,25 @@ def check_array(array: object) -> np.ndarray:
     if array.dtype.type not in SUPPORTED_DTYPES:
         names = ", ".join(np.dtype(t).name for t in SUPPORTED_DTYPES)
         raise TypeError(f"array dtype must be one of {names}; got {array.dtype}")
+    if looks_channels_first(array.shape):
+        warnings.warn(
+            f"array of shape {array.shape} looks channels-first (C, H, W); it is blurred "
+            f"as {array.shape[0]} rows of {array.shape[1]} pixels with {array.shape[2]} "
+            "channels each. Pass numpy.moveaxis(array, 0, -1) for (H, W, C), and move "
+            "the axis back after",
+            UserWarning,
+            stacklevel=3,
+        )
     return array
+
+
+def looks_channels_first(shape: tuple[int, ...]) -> bool:
+    """Tell whether a 3-D shape is more likely ``(C, H, W)`` than ``(H, W, C)``.
+
+    The last axis longer than 4 (no Pillow mode has more channels) and the
+    first 1, 3 or 4 long, as the channels of a grey, RGB or RGBA image are.
+    """
+    return len(shape) == 3 and shape[2] > 4 and shape[0] in (1, 3, 4)
 
 
 def correlate_array(
@@ -82,7 +102,12 @@ def correlate_array(
     if narrow:  # correlate the transpose with the transposed kernel, transpose back
         array = array.swapaxes(0, 1)
         factors = [(g_x, g_y) for g_y, g_x in factors]
-    native = np.ascontiguousarray(array, dtype=work)
+    averaging = offset == 0 and all(
+        bool((g_y >= 0).all() and (g_x >= 0).all()) for g_y, g_x in factors
+    )
+    found = float_range(array, averaging)
+    # C-contiguous and aligned: the engine reads samples as their own type
+    native = np.require(scale_in(array, found), dtype=work, requirements=["C", "A"])
     plan = plan_correlation(
         native.shape,
         native.dtype,
@@ -92,7 +117,7 @@ def correlate_array(
         result_grid=result_grid,
     )
     out = run_plan(native, plan, workers).reshape(array.shape)
-    out = out.astype(array.dtype, copy=False)
+    out = restore_range(out.astype(array.dtype, copy=False), found)
     return out.swapaxes(0, 1).copy() if narrow else out
 
 
@@ -149,7 +174,10 @@ def gaussian_blur(
     ----------
     array : numpy.ndarray
         ``(H, W)`` or ``(H, W, C)`` image of an integer or float dtype
-        (``bool`` and complex are rejected).
+        (``bool`` and complex are rejected). A ``(C, H, W)`` array (channels
+        first, as PyTorch holds images) is not recognised: one whose last axis
+        is longer than 4 and whose first is 1, 3 or 4 long is blurred as given,
+        with a ``UserWarning``.
     sigma : float or (float, float), optional
         Standard deviation (``>= 0``), or ``(sigma_x, sigma_y)``. Default 2.
         ``0`` on an axis leaves that axis unblurred.

@@ -54,6 +54,11 @@ class KernelSpec(NamedTuple):
         return self.size_x == 1 and self.size_y == 1
 
 
+#: Largest sigma taken: a Gaussian this wide is flat over any image that fits
+#: in memory, and the kernel's sizes and tail sums stay far from overflow.
+MAX_SIGMA = 1e15
+
+
 def _size_for(sigma: float) -> int:
     """Odd side covering ±3σ; 1 for ``sigma == 0``."""
     return 2 * math.ceil(3 * sigma) + 1
@@ -79,8 +84,8 @@ def resolve_kernel(
     """
     sig = DEFAULT_SIGMA if sigma is None else sigma
     sx_raw, sy_raw = split_pair("sigma", sig)
-    sigma_x = check_nonnegative("sigma", sx_raw, sig, allow_zero=allow_zero)
-    sigma_y = check_nonnegative("sigma", sy_raw, sig, allow_zero=allow_zero)
+    sigma_x = check_nonnegative("sigma", sx_raw, sig, allow_zero=allow_zero, largest=MAX_SIGMA)
+    sigma_y = check_nonnegative("sigma", sy_raw, sig, allow_zero=allow_zero, largest=MAX_SIGMA)
     if size is None:
         size_x, size_y = _size_for(sigma_x), _size_for(sigma_y)
     else:
@@ -288,11 +293,15 @@ def separable_terms(
     list of (numpy.ndarray, numpy.ndarray)
         ``(g_y, g_x)`` pairs; ``[(zeros, zeros)]`` for an all-zero kernel.
     """
-    u, s, vt = np.linalg.svd(kernel)
-    if s[0] == 0:
+    largest = float(np.abs(kernel).max()) if kernel.size else 0.0
+    if largest == 0:
         return [(np.zeros(kernel.shape[0]), np.zeros(kernel.shape[1]))]
+    # decomposed at a scale where no product overflows (weights near 1e308),
+    # the scale shared back between both factors
+    u, s, vt = np.linalg.svd(kernel / largest)
     keep = [i for i in range(len(s)) if s[i] > rtol * s[0]]
-    return [(u[:, i] * np.sqrt(s[i]), vt[i] * np.sqrt(s[i])) for i in keep]
+    root = np.sqrt(largest)
+    return [(u[:, i] * (np.sqrt(s[i]) * root), vt[i] * (np.sqrt(s[i]) * root)) for i in keep]
 
 
 def result_grid(

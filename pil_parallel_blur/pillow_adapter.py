@@ -99,7 +99,7 @@ def core_to_array(core: Any) -> np.ndarray:
             raise OSError("no raw encoder factory")
         encoder = factory(core.mode, "raw", core.mode)
     except OSError:  # a Pillow without it: one whole-image copy more
-        return np.asarray(Image.Image()._new(core))
+        return _from_raw(np.array(Image.Image()._new(core)), core.mode)
     # the raw encoder writes whole rows: its buffer must hold at least one
     chunk = max(_ENCODE_CHUNK, flat.size // max(height, 1))
     try:
@@ -115,7 +115,31 @@ def core_to_array(core: Any) -> np.ndarray:
             raise RuntimeError(f"encoder error {status} reading the image ({offset} bytes)")
     finally:
         encoder.cleanup()
-    return out
+    return _from_raw(out, core.mode)
+
+
+#: Modes whose raw bytes are not the samples' own order: LAB's a* and b* are
+#: handed out (and taken back) as signed bytes, where the image stores them
+#: offset by 128 (128 is zero). The filters blur the stored, unsigned values.
+_SIGNED_CHANNELS = {"LAB": slice(1, 3)}
+
+
+def _from_raw(array: np.ndarray, mode: str) -> np.ndarray:
+    """Turn raw-codec samples into the values the image stores (in place)."""
+    channels = _SIGNED_CHANNELS.get(mode)
+    if channels is not None:
+        array[..., channels] ^= 0x80
+    return array
+
+
+def _to_raw(array: np.ndarray, mode: str) -> np.ndarray:
+    """Turn stored values back into what the raw codec takes (a copy where they differ)."""
+    channels = _SIGNED_CHANNELS.get(mode)
+    if channels is None:
+        return array
+    raw = array.copy()
+    raw[..., channels] ^= 0x80
+    return raw
 
 
 #: Images smaller than this are rebuilt with one ``Image.frombytes``.
@@ -141,6 +165,7 @@ def array_to_core(array: np.ndarray, mode: str, workers: Workers | None = None) 
     the GIL), which halves the whole-image copy ``Image.frombytes`` does on one
     core.
     """
+    array = _to_raw(array, mode)
     height, width = array.shape[:2]
     threads = 1 if workers is None else workers.copy_threads
     small = workers is None or threads <= 1 or array.nbytes < _PARALLEL_DECODE_BYTES

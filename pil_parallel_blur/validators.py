@@ -64,9 +64,17 @@ def check_odd_size(name: str, value: object, whole: object = None, *, smallest: 
 
 
 def check_nonnegative(
-    name: str, value: object, whole: object = None, *, allow_zero: bool = True
+    name: str,
+    value: object,
+    whole: object = None,
+    *,
+    allow_zero: bool = True,
+    largest: float | None = None,
 ) -> float:
-    """Return ``value`` as a float if finite and ``>= 0`` (``> 0`` without ``allow_zero``)."""
+    """Return ``value`` as a float if finite and ``>= 0`` (``> 0`` without ``allow_zero``).
+
+    With ``largest``, values above it are refused too.
+    """
     whole = value if whole is None else whole
     if not _is_number(value, Real):
         raise TypeError(
@@ -77,6 +85,8 @@ def check_nonnegative(
     lowest = ">= 0" if allow_zero else "> 0"
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         raise ValueError(f"{name} must be a finite number {lowest}, {_got(value, whole)}")
+    if largest is not None and number > largest:
+        raise ValueError(f"{name} must be at most {largest:g}, {_got(value, whole)}")
     return number
 
 

@@ -111,3 +111,58 @@ def test_a_subclass_of_the_threading_backend_runs_through_joblib():
     backend = Mine()
     assert joblib_adapter.backend_kind(backend) == "threads"
     assert not joblib_adapter.is_joblib_threading(backend)
+
+
+def _lab(a_values, b_value=128):
+    width = len(a_values)
+    a = Image.new("L", (width, 1))
+    a.putdata(a_values)
+    return Image.merge(
+        "LAB", (Image.new("L", (width, 1), 50), a, Image.new("L", (width, 1), b_value))
+    )
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        ParallelGaussianFilter(1),
+        ParallelKernelFilter((3, 3), [1] * 9),
+        pytest.param("box", id="box"),
+        pytest.param("unsharp", id="unsharp"),
+    ],
+)
+def test_lab_a_and_b_are_blurred_as_the_image_stores_them(flt):
+    """a* and b* are stored offset by 128: 127 and 129 (−1 and +1) blur to about 128."""
+    from pil_parallel_blur import ParallelBoxBlur, ParallelUnsharpMask
+
+    if flt == "box":
+        flt = ParallelBoxBlur(1)
+    if flt == "unsharp":
+        flt = ParallelUnsharpMask(1, 100, 0)
+    im = _lab([127, 129, 127, 129, 127, 129])
+    out = im.filter(flt)
+    a_star = list(out.getchannel("A").tobytes())
+    b_star = list(out.getchannel("B").tobytes())
+    assert b_star == [128] * 6  # flat stays flat
+    if isinstance(flt, ParallelUnsharpMask):
+        assert all(abs(v - 128) <= 3 for v in a_star), a_star  # sharpened around 128
+    else:
+        assert all(abs(v - 128) <= 1 for v in a_star), a_star
+
+
+def test_a_lab_photo_blurs_as_its_channels_do():
+    """The LAB image blurred equals each stored channel blurred as an L image (±1)."""
+    rgb = Image.fromarray(photo_like(70, 90, seed=8))
+    lab = rgb.convert("LAB") if "LAB" in Image.MODES else None
+    if lab is None or lab.mode != "LAB":  # Pillow converts RGB to LAB through ImageCms
+        from PIL import ImageCms
+
+        transform = ImageCms.buildTransform(
+            ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB"
+        )
+        lab = ImageCms.applyTransform(rgb, transform)
+    out = lab.filter(ParallelGaussianFilter(2, n_jobs=1))
+    for band in "LAB":
+        alone = lab.getchannel(band).filter(ParallelGaussianFilter(2, n_jobs=1))
+        got = np.asarray(out.getchannel(band), dtype=int)
+        assert np.abs(got - np.asarray(alone, dtype=int)).max() <= 1, band

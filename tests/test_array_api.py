@@ -41,3 +41,20 @@ def test_non_contiguous_input():
     np.testing.assert_array_equal(
         gaussian_blur(view, sigma=2, n_jobs=1), gaussian_blur(view.copy(), sigma=2, n_jobs=1)
     )
+
+
+@pytest.mark.parametrize("shape", [(3, 40, 50), (1, 20, 30), (4, 8, 9)])
+def test_a_channels_first_array_is_blurred_as_given_with_a_warning(shape):
+    a = np.zeros(shape, np.uint8)
+    with pytest.warns(UserWarning, match="channels-first"):
+        out = gaussian_blur(a, sigma=1, n_jobs=1)
+    assert out.shape == shape
+
+
+@pytest.mark.parametrize("shape", [(40, 50, 3), (3, 40, 4), (5, 40, 50), (3, 40)])
+def test_channels_last_arrays_give_no_warning(shape):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gaussian_blur(np.zeros(shape, np.uint8), sigma=1, n_jobs=1)

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,11 +17,18 @@ EXE = shutil.which("pil-parallel-blur")
 
 
 def one_error_line(done, *words):
+    """The error lines of a run (the batch's summary line, checked here, left out)."""
     lines = done.stderr.strip().splitlines()
     assert "Traceback" not in done.stderr
     for w in words:
         assert w in done.stderr, done.stderr
-    return lines
+    summaries = [line for line in lines if SUMMARY.match(line)]
+    assert len(summaries) <= 1, lines
+    return [line for line in lines if not SUMMARY.match(line)]
+
+
+#: The last line of a batch: done / failed / skipped and the time.
+SUMMARY = re.compile(r"^pil-parallel-blur: \d+ done, \d+ failed, \d+ skipped in [\d.]+ s$")
 
 
 @pytest.fixture
@@ -149,12 +157,12 @@ def test_bad_input_is_one_line(photo, args, words):
     assert sorted(p.name for p in cwd.iterdir()) == before  # nothing written
 
 
-def test_unwritable_mode_leaves_no_partial_file(tmp_path):
+def test_unwritable_mode_is_refused_before_blurring_and_leaves_no_file(tmp_path):
     src = tmp_path / "f.tiff"
     Image.fromarray(np.random.default_rng(0).random((20, 20)).astype(np.float32)).save(src)
     done = run("blur", src, "-o", tmp_path / "f.jpg")
     assert done.returncode == 2
-    one_error_line(done, "cannot write")
+    (_line,) = one_error_line(done, "JPEG cannot hold mode 'F'", "f.jpg")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.tiff"]
 
 

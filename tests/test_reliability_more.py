@@ -122,7 +122,7 @@ def test_a_killed_parent_leaves_a_dump_the_next_call_removes(tmp_path, monkeypat
         import numpy as np
         from pil_parallel_blur import gaussian_blur, parallel
         parallel.MIN_PARALLEL_SECONDS = 0
-        def stop_here(*args):
+        def stop_here(*args, **kwargs):
             print("dumped", flush=True)
             import os, signal
             os.kill(os.getpid(), signal.{signame})

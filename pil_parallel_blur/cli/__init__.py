@@ -2,62 +2,44 @@
 
 Exit status: 0 when everything was done; 1 when some images of a batch failed
 (each reported in one line, the others done); 2 for bad arguments or when the
-only image failed. Never a traceback, never a half-written output.
+only image failed; 130 after Ctrl-C and 143 after SIGTERM. Never a traceback,
+never a half-written output.
 
-One module per command (``blur.py``, ``demo.py``, ``bench.py``), the files
-they read and write (``files.py``), progress bars (``progress.py``) and the
-argument parser (``args.py``); this module runs them and handles signals.
+This module imports nothing heavy: Ctrl-C while NumPy, Pillow and the engine
+load, and a bad ``PIL_PARALLEL_BLUR_ENGINE`` or ``PIL_PARALLEL_BLUR_SIMD``
+(which the engine refuses with a ``ValueError`` when it loads), are one line
+too. One module per command (``blur.py``, ``demo.py``, ``bench.py``), the
+files they read and write (``files.py``), progress bars (``progress.py``), the
+argument parser (``args.py``) and the run with its signal handling (``run.py``).
 """
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from PIL import Image
-
-from .args import build_parser
-from .common import PROG, UserError, one_line
-from .files import SAVES
-
 __all__ = ["main", "build_parser"]
+
+_PROG = "pil-parallel-blur"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = build_parser().parse_args(argv)
-    warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse, not warn
-    previous = _on_sigterm(_raise_terminated)
-    SAVES.reopen()  # closed at the end of an earlier batch in this process
     try:
-        return int(args.func(args))
-    except (UserError, ValueError, TypeError, OSError, ImportError) as e:
-        print(f"{PROG}: error: {one_line(e)}", file=sys.stderr)
-        return 2
-    except Terminated:
-        print(f"{PROG}: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
+        from .run import run
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        print(f"{_PROG}: interrupted", file=sys.stderr)
         return 130
-    finally:
-        _on_sigterm(previous)
+    except ValueError as e:  # a bad PIL_PARALLEL_BLUR_* variable, refused as the engine loads
+        print(f"{_PROG}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    return run(argv)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C: workers stopped, partial files removed, one line."""
+def __getattr__(name: str) -> Any:
+    if name == "build_parser":
+        from .args import build_parser
 
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated
-
-
-def _on_sigterm(handler: Any) -> Any:
-    """Install a SIGTERM handler (main thread only); return the previous one."""
-    if threading.current_thread() is not threading.main_thread() or handler is None:
-        return None
-    return signal.signal(signal.SIGTERM, handler)
+        return build_parser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

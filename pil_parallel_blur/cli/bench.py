@@ -17,8 +17,12 @@ from ..filters import ParallelGaussianFilter
 from ..kernels import resolve_kernel
 from ..parallel import default_backend
 from ..testimage import test_chart
-from .common import UserError
+from .blur import PALETTE_OR_BILEVEL, working_mode
+from .common import UserError, shown
 from .files import open_checked
+
+#: The modes Pillow's own GaussianBlur takes.
+PILLOW_BLUR_MODES = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK")
 
 __all__ = ["bench_command"]
 
@@ -40,7 +44,9 @@ def bench_command(args: argparse.Namespace) -> int:
             ) from None
     if args.image:
         im = open_checked(Path(args.image), args.max_pixels)
-        label = str(args.image)
+        label = shown(args.image)
+        if im.mode in PALETTE_OR_BILEVEL:  # as blur does: the frame shown, in L, RGB or RGBA
+            im = im.convert(working_mode(im))
     else:
         im = test_chart(3000, 2000)
         label = "built-in test chart 3000x2000"
@@ -51,12 +57,15 @@ def bench_command(args: argparse.Namespace) -> int:
         for n in jobs
     }
     times: dict[str, list[float]] = {f"{n}": [] for n in [*jobs, "pillow"]}
-    can_pillow = im.mode in ("L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK")
+    can_pillow = im.mode in PILLOW_BLUR_MODES
+    runs = "1 run" if args.reps == 1 else f"{args.reps} runs"
     print(
-        f"{label}, {im.mode}, sigma={args.sigma}, {args.reps} runs after a warm-up, "
+        f"{label}, {im.mode}, sigma={args.sigma}, {runs} after a warm-up, "
         f"backend={args.backend or default_backend()}",
         flush=True,
     )
+    if not can_pillow:
+        print(f"Pillow cannot blur mode {im.mode!r} images: no Pillow column", flush=True)
     for rep in range(args.reps + 1):  # the first round warms up workers and caches
         for n, flt in filters.items():
             t0 = time.perf_counter()
@@ -71,10 +80,11 @@ def bench_command(args: argparse.Namespace) -> int:
     med = {k: statistics.median(v) for k, v in times.items() if v}
     base = med[f"{jobs[0]}"]
     rows = []
-    print(f"{'workers':>8} {'median s':>10} {'speedup':>8} {'÷ Pillow':>9}")
+    pillow_column = f" {'÷ Pillow':>9}" if "pillow" in med else ""
+    print(f"{'workers':>8} {'median s':>10} {'speedup':>8}{pillow_column}")
     for n in jobs:
         t = med[f"{n}"]
-        vs = t / med["pillow"] if "pillow" in med else float("nan")
+        vs = t / med["pillow"] if "pillow" in med else None
         rows.append(
             {
                 "workers": n,
@@ -84,7 +94,8 @@ def bench_command(args: argparse.Namespace) -> int:
                 "runs": times[f"{n}"],
             }
         )
-        print(f"{n:>8} {t:>10.4f} {base / t:>7.2f}× {vs:>9.3f}")
+        ratio = f" {vs:>9.3f}" if vs is not None else ""
+        print(f"{n:>8} {t:>10.4f} {base / t:>7.2f}×{ratio}")
     if "pillow" in med:
         print(f"{'Pillow':>8} {med['pillow']:>10.4f}")
     result = {
@@ -109,7 +120,7 @@ def bench_command(args: argparse.Namespace) -> int:
                         r["workers"],
                         f"{r['median_s']:.6f}",
                         f"{r['speedup']:.4f}",
-                        f"{r['vs_pillow']:.4f}",
+                        "" if r["vs_pillow"] is None else f"{r['vs_pillow']:.4f}",
                     ]
                 )
     if plt is not None:

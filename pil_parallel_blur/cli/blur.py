@@ -6,12 +6,15 @@ import argparse
 import dataclasses
 import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import cast
 
 import joblib
 import numpy as np
@@ -23,19 +26,24 @@ from ..blur import estimated_blur_seconds
 from ..filters import ParallelGaussianFilter
 from ..kernels import KernelSpec, resolve_kernel
 from ..parallel import ParallelSettings, default_backend
-from .common import PROG, UserError, one_line
+from ..parallel.shielded import CancelledError, Emit, run_shielded
+from .common import PROG, UserError, one_line, shown
 from .files import (
     SAVES,
+    bomb_guard_off,
+    check_pixels,
     format_for,
     image_files,
     open_checked,
     remove_partial_files,
+    remove_stale_partials,
     save_atomic,
     save_params,
 )
-from .progress import progress_bar, show_progress
+from .outputs import fit_to_format, to_mode
+from .progress import ProgressBar, progress_bar, show_progress
 
-__all__ = ["blur_command", "BlurJob", "run_job"]
+__all__ = ["blur_command", "BlurJob", "JobDone", "run_job"]
 
 #: A single image whose blur is estimated to take longer gets a progress bar.
 PROGRESS_SECONDS = 1.0
@@ -53,19 +61,30 @@ class BlurJob:
     refuse_palette: bool = False
 
 
-def run_job(job: BlurJob, settings: ParallelSettings) -> float:
-    """Blur one image file into another; return the seconds spent blurring."""
+@dataclass(frozen=True)
+class JobDone:
+    """What a job did: seconds spent blurring, and notes on conversions made for the output."""
+
+    seconds: float
+    notes: tuple[str, ...] = ()
+
+
+def run_job(job: BlurJob, settings: ParallelSettings) -> JobDone:
+    """Blur one image file (every frame of an animation or multi-page file) into another.
+
+    Everything that can refuse the job (the format, the modes, the frames) is
+    decided before anything is blurred.
+    """
     im = open_checked(job.src, job.max_pixels)
     fmt = format_for(job.dst, im.format)
-    work = im
-    if im.mode in PALETTE_OR_BILEVEL:
-        if job.refuse_palette:
-            raise UserError(
-                f"{job.src}: {_PALETTE_WORDS[im.mode]} images (mode {im.mode!r}) are refused "
-                "(--refuse-palette); leave it out to blur them as "
-                f"{_working_mode(im)} and save them as the output format allows"
-            )
-        work = im.convert(_working_mode(im))
+    frames = _frames(im, job, fmt)
+    notes: list[str] = []
+    targets = []
+    for frame in frames:
+        target, note = fit_to_format(frame.mode, fmt, job.dst)
+        targets.append(target)
+        if note is not None and note not in notes:
+            notes.append(note)
     # --sigma X,Y and --size X,Y are as a viewer shows the photo: swap them when
     # its EXIF orientation turns the stored pixels by 90° (orientations 5 to 8)
     kernel = job.kernel
@@ -74,36 +93,119 @@ def run_job(job: BlurJob, settings: ParallelSettings) -> float:
     flt = ParallelGaussianFilter.from_kernel(kernel, settings)
     t0 = time.perf_counter()
     try:
-        out = work.filter(flt)
+        pairs = zip(frames, targets, strict=True)
+        outs = [to_mode(frame, target).filter(flt) for frame, target in pairs]
     except ValueError as e:
-        raise UserError(f"{job.src}: {one_line(e)}") from None
+        raise UserError(f"{shown(job.src)}: {one_line(e)}") from None
+    except MemoryError:
+        w, h = im.size
+        raise UserError(
+            f"{shown(job.src)}: not enough memory to blur this image of {w}x{h} = {w * h:,} pixels"
+        ) from None
     seconds = time.perf_counter() - t0
+    params = save_params(im, fmt, job.quality)
+    if len(outs) > 1:
+        params.update(_animation_params(frames, im), save_all=True, append_images=outs[1:])
     try:
-        save_atomic(out, job.dst, fmt, save_params(im, fmt, job.quality))
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"{job.dst}: cannot write {fmt} ({e})") from None
-    return seconds
+        save_atomic(outs[0], job.dst, fmt, params)
+    except UserError:
+        raise
+    except Exception as e:
+        raise UserError(f"{shown(job.dst)}: cannot write {fmt} ({one_line(e)})") from None
+    return JobDone(seconds, tuple(f"{shown(job.src)}: note: {n}" for n in notes))
+
+
+def _frames(im: Image.Image, job: BlurJob, fmt: str) -> list[Image.Image]:
+    """Every frame of ``im`` in the mode it is blurred in; refused if ``fmt`` cannot hold them."""
+    count = int(getattr(im, "n_frames", 1) or 1)
+    if count > 1:
+        Image.init()
+        if fmt not in Image.SAVE_ALL:
+            raise UserError(
+                f"{shown(job.src)}: has {count} frames and {fmt} holds one; write .gif, "
+                ".webp, .png or .tif to keep them all (no frame is dropped)"
+            )
+    frames: list[Image.Image] = []
+    for index in range(count):
+        if count > 1:
+            try:
+                im.seek(index)
+                check_pixels(job.src, im.size, job.max_pixels)
+                frame = im.copy()
+                frame.info = dict(im.info)
+            except UserError:
+                raise
+            except Exception as e:
+                raise UserError(
+                    f"{shown(job.src)}: cannot read frame {index + 1} of {count} ({one_line(e)})"
+                ) from None
+        else:
+            frame = im
+        frames.append(_working(frame, job))
+    if count > 1 and fmt != "TIFF":  # an animation's frames share one mode
+        modes = {f.mode for f in frames}
+        if len(modes) > 1:
+            common = "RGBA" if any("A" in m for m in modes) else "RGB"
+            frames = [f.convert(common) if f.mode != common else f for f in frames]
+    return frames
+
+
+def _working(frame: Image.Image, job: BlurJob) -> Image.Image:
+    """Convert a palette or bilevel frame to the mode it is blurred in (or refuse it)."""
+    if frame.mode not in PALETTE_OR_BILEVEL:
+        return frame
+    if job.refuse_palette:
+        raise UserError(
+            f"{shown(job.src)}: {_PALETTE_WORDS[frame.mode]} images (mode {frame.mode!r}) are "
+            f"refused (--refuse-palette); leave it out to blur them as {working_mode(frame)} "
+            "and save them as the output format allows"
+        )
+    return frame.convert(working_mode(frame))
+
+
+def _animation_params(frames: list[Image.Image], im: Image.Image) -> dict[str, object]:
+    """Durations, loop count and disposal of the source's frames, for ``save_all``."""
+    params: dict[str, object] = {}
+    durations = [f.info.get("duration") for f in frames]
+    if all(d is not None for d in durations):
+        params["duration"] = durations
+    if "loop" in im.info:
+        params["loop"] = im.info["loop"]
+    disposal = [f.info.get("disposal", getattr(f, "disposal_method", None)) for f in frames]
+    if all(d is not None for d in disposal):
+        params["disposal"] = disposal
+    return params
 
 
 #: A batch worker blurs its image in-process: the batch itself is the parallelism.
 _IN_WORKER = ParallelSettings(1, "sequential")
+#: The process that runs the command (a batch worker in another process is not it).
+_COMMAND_PID = os.getpid()
 
 
-def _job_in_worker(job: BlurJob) -> tuple[Path, str | None, float]:
-    """Batch task: one image, in-process (the batch itself is the parallelism)."""
+def _job_in_worker(job: BlurJob) -> tuple[Path, str | None, JobDone | None]:
+    """Batch task: one image, in-process (the batch itself is the parallelism).
+
+    Any error is that image's one line; the batch goes on.
+    """
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse, not warn
+    if os.getpid() != _COMMAND_PID:
+        # a worker process of ours: the size is checked by open_checked
+        Image.MAX_IMAGE_PIXELS = None
     try:
         return job.src, None, run_job(job, _IN_WORKER)
-    except (UserError, ValueError, TypeError, OSError) as e:
-        return job.src, naming(job, e), 0.0
+    except Exception as e:
+        return job.src, naming(job, e), None
 
 
 def naming(job: BlurJob, e: BaseException) -> str:
     """One line for a failed job, naming its file once."""
     line = one_line(e)
-    if line.startswith((f"{job.src}:", f"{job.dst}:")):
+    if line.startswith((f"{shown(job.src)}:", f"{shown(job.dst)}:")):
         return line
-    return f"{job.src}: {line}"
+    if isinstance(e, MemoryError):
+        return f"{shown(job.src)}: not enough memory"
+    return f"{shown(job.src)}: {line}"
 
 
 #: Pillow modes the blur cannot take as they are: converted first (or refused).
@@ -114,7 +216,7 @@ _PALETTE_WORDS = {"P": "palette", "PA": "palette", "1": "bilevel"}
 EXIF_ORIENTATION = 0x0112
 
 
-def _working_mode(im: Image.Image) -> str:
+def working_mode(im: Image.Image) -> str:
     """Return the mode a palette or bilevel image is blurred in: L, RGB or RGBA."""
     if im.mode == "1":
         return "L"
@@ -128,22 +230,7 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
     inputs: list[Path] = []
     errors: list[str] = []
     if args.output is not None:
-        if not args.output.strip():
-            raise UserError("-o/--output is an empty path; give a file name, or use --out-dir DIR")
-        if len(args.inputs) != 1:
-            raise UserError(
-                "-o/--output takes exactly one input file; use --out-dir DIR for several"
-            )
-        only = args.inputs[0]
-        if not only.strip():
-            raise UserError(
-                "the input is an empty path (an unset variable?); give one image file, "
-                "or use --out-dir DIR for folders"
-            )
-        if Path(only).is_dir():
-            raise UserError(
-                f"{only}: is a folder; -o/--output takes one input file, use --out-dir DIR"
-            )
+        _check_single_output(args)
     for name in args.inputs:
         if not name.strip():
             errors.append("an input is an empty path (an unset variable?); skipped")
@@ -152,12 +239,12 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
         if p.is_dir():
             found = image_files(p)
             if not found:
-                errors.append(f"{p}: no image files in this folder")
+                errors.append(f"{shown(p)}: no image files in this folder")
             inputs.extend(found)
         elif p.exists():
             inputs.append(p)
         else:
-            errors.append(f"{p}: no such file")
+            errors.append(f"{shown(p)}: no such file")
     jobs: list[BlurJob] = []
     seen: dict[Path, Path] = {}
     out_dir = Path(args.out_dir) if args.out_dir else None
@@ -168,24 +255,31 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise UserError(f"{out_dir}: cannot create output folder ({e.strerror})") from None
+            raise UserError(
+                f"{shown(out_dir)}: cannot create output folder ({e.strerror})"
+            ) from None
         if not os.access(out_dir, os.W_OK):
-            raise UserError(f"{out_dir}: output folder is not writable")
+            raise UserError(f"{shown(out_dir)}: output folder is not writable")
+        remove_stale_partials(out_dir)  # left by a run that was killed (SIGKILL)
     for src in inputs:
         # only the file name of an input is used: nothing is written outside out_dir
         dst = Path(args.output) if args.output else out_dir / src.name  # type: ignore[operator]
         key = dst.resolve()
         if key in seen:
-            errors.append(f"{src}: same output name as {seen[key]} ({dst}); skipped")
+            errors.append(
+                f"{shown(src)}: same output name as {shown(seen[key])} ({shown(dst)}); skipped"
+            )
             continue
         if key == src.resolve() and not args.overwrite:
-            errors.append(f"{src}: output would overwrite the input; pass --overwrite to allow")
+            errors.append(
+                f"{shown(src)}: output would overwrite the input; pass --overwrite to allow"
+            )
             continue
         if dst.exists() and not args.overwrite:
-            errors.append(f"{dst}: already exists; pass --overwrite to replace it")
+            errors.append(f"{shown(dst)}: already exists; pass --overwrite to replace it")
             continue
         if not dst.parent.is_dir():
-            errors.append(f"{dst}: folder {dst.parent} does not exist")
+            errors.append(f"{shown(dst)}: folder {shown(dst.parent)} does not exist")
             continue
         seen[key] = src
         jobs.append(
@@ -194,59 +288,150 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
     return jobs, errors
 
 
+def _check_single_output(args: argparse.Namespace) -> None:
+    """Refuse ``-o`` with anything but one input file and a file name to write."""
+    if not args.output.strip():
+        raise UserError("-o/--output is an empty path; give a file name, or use --out-dir DIR")
+    if len(args.inputs) != 1:
+        raise UserError("-o/--output takes exactly one input file; use --out-dir DIR for several")
+    only = args.inputs[0]
+    if not only.strip():
+        raise UserError(
+            "the input is an empty path (an unset variable?); give one image file, "
+            "or use --out-dir DIR for folders"
+        )
+    if Path(only).is_dir():
+        raise UserError(
+            f"{shown(only)}: is a folder; -o/--output takes one input file, use --out-dir DIR"
+        )
+    if Path(args.output).is_dir():
+        raise UserError(
+            f"{shown(args.output)}: is a folder; -o/--output names the file to write, "
+            f"use --out-dir {shown(args.output)} to write into it"
+        )
+
+
 def blur_command(args: argparse.Namespace) -> int:
-    """Run ``blur``: one image in parallel bands, or a batch of whole images."""
+    """Run ``blur``: one image in parallel tiles, or a batch of whole images."""
     if args.output is None and args.out_dir is None:
         raise UserError("give -o/--output FILE (one input) or --out-dir DIR")
     if args.quality < 1 or args.quality > 100:
         raise UserError(f"--quality must be from 1 to 100, got {args.quality}")
     # validated once, here, into the values every job uses
     args.kernel = resolve_kernel(args.size, args.sigma, allow_zero=True)
-    settings = ParallelSettings(args.jobs, args.backend)
+    settings = ParallelSettings(args.jobs, args.backend)  # dask not installed: refused here
+    if args.backend == "dask" and not args.scheduler:
+        raise UserError(
+            "--backend dask needs --scheduler ADDRESS, the address of a running "
+            "dask.distributed scheduler (e.g. --scheduler tcp://host:8786)"
+        )
     _warn_about_jobs(args.jobs)
     args.created_out_dir = False
-    jobs, errors = plan_jobs(args)
-    for error in errors:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-    failed = len(errors)
-    if len(jobs) == 1 and not args.scheduler:
-        job = jobs[0]
-        est = _estimate(job)
-        result: str | None = None
-        result_file = sys.stdout
-        with progress_bar(None, "band", show_progress(args) and est > PROGRESS_SECONDS) as bar:
-            try:
-                seconds = run_job(job, dataclasses.replace(settings, progress=bar.update))
-            except (UserError, ValueError, TypeError, OSError) as e:
-                result, result_file = f"{PROG}: error: {naming(job, e)}", sys.stderr
-                failed += 1
+    started = time.perf_counter()
+    try:
+        with bomb_guard_off():
+            jobs, errors = plan_jobs(args)
+            for error in errors:
+                print(f"{PROG}: error: {error}", file=sys.stderr)
+            if len(jobs) == 1 and not args.scheduler:
+                failed = _single(args, jobs[0], settings)
             else:
-                if not args.quiet:
-                    result = f"{job.src} -> {job.dst} ({seconds:.2f} s)"
-        if result is not None:  # after the bar is gone, on a line of its own
-            print(result, file=result_file)
-    elif jobs:
-        with (
-            _batch_parallel(args) as parallel,
-            progress_bar(len(jobs), "image", show_progress(args)) as bar,
-        ):
-            try:
-                results = parallel(joblib.delayed(_job_in_worker)(job) for job in jobs)
-                for done, (src, error, seconds) in enumerate(results, start=1):
-                    bar.update(done, len(jobs))
-                    if error is not None:
-                        bar.say(f"{PROG}: error: {error}", file=sys.stderr)
-                        failed += 1
-                    elif not args.quiet:
-                        bar.say(f"{src} ({seconds:.2f} s)")
-            finally:
-                SAVES.close()  # an interrupted batch: let saves in flight finish first
-                remove_partial_files(job.dst for job in jobs)
-    if args.created_out_dir and not any(Path(args.out_dir).iterdir()):
-        Path(args.out_dir).rmdir()  # a run that wrote nothing leaves no new folder
-    if failed == 0:
+                failed = _batch(args, jobs) if jobs else 0
+    finally:
+        if args.created_out_dir and not any(Path(args.out_dir).iterdir()):
+            Path(args.out_dir).rmdir()  # a run that wrote nothing leaves no new folder
+    if len(jobs) + len(errors) > 1:
+        _summary(args, len(jobs) - failed, failed, len(errors), time.perf_counter() - started)
+    if failed + len(errors) == 0:
         return 0
     return 2 if len(jobs) + len(errors) <= 1 else 1
+
+
+def _single(args: argparse.Namespace, job: BlurJob, settings: ParallelSettings) -> int:
+    """One image, its tiles shared by the workers; return how many failed (0 or 1)."""
+    est = _estimate(job)
+    result: str | None = None
+    result_file = sys.stdout
+    notes: tuple[str, ...] = ()
+    failed = 0
+    with progress_bar(None, "tile", show_progress(args) and est > PROGRESS_SECONDS) as bar:
+        try:
+            done = run_job(job, dataclasses.replace(settings, progress=bar.update))
+        except Exception as e:
+            result, result_file = f"{PROG}: error: {naming(job, e)}", sys.stderr
+            failed = 1
+        else:
+            notes = done.notes
+            if not args.quiet:
+                result = f"{shown(job.src)} -> {shown(job.dst)} ({done.seconds:.2f} s)"
+    for note in notes:  # after the bar is gone, on lines of their own
+        print(f"{PROG}: {note}", file=sys.stderr)
+    if result is not None:
+        print(result, file=result_file)
+    return failed
+
+
+def _batch(args: argparse.Namespace, jobs: list[BlurJob]) -> int:
+    """Whole images spread over the workers; return how many failed."""
+    failed = 0
+
+    def report(event: object, bar: ProgressBar, count: list[int]) -> None:
+        nonlocal failed
+        src, error, done = cast(tuple[Path, str | None, JobDone | None], event)
+        count[0] += 1
+        bar.update(count[0], len(jobs))
+        if error is not None:
+            bar.say(f"{PROG}: error: {error}", file=sys.stderr)
+            failed += 1
+            return
+        assert done is not None
+        for note in done.notes:
+            bar.say(f"{PROG}: {note}", file=sys.stderr)
+        if not args.quiet:
+            bar.say(f"{shown(src)} ({done.seconds:.2f} s)")
+
+    with progress_bar(len(jobs), "image", show_progress(args)) as bar:
+        count = [0]
+        try:
+            if args.scheduler:  # the cluster's client stays in this thread
+                with _dask_parallel(args) as parallel:
+                    for event in parallel(joblib.delayed(_job_in_worker)(j) for j in jobs):
+                        report(event, bar, count)
+            else:
+                run_shielded(partial(_local_batch, args, jobs), lambda e: report(e, bar, count))
+        finally:
+            SAVES.close()  # an interrupted batch: let saves in flight finish first
+            remove_partial_files(job.dst for job in jobs)
+    return failed
+
+
+def _local_batch(
+    args: argparse.Namespace, jobs: list[BlurJob], emit: Emit, stop: threading.Event
+) -> None:
+    """Run the batch on local workers (in a helper thread where SIGINT is blocked)."""
+    backend = jl.make_backend(args.backend or default_backend())
+    n_jobs = args.jobs if args.jobs else -1
+    # images as they finish where the backend can say so (multiprocessing cannot)
+    parallel = jl.make_parallel(n_jobs, backend, jl.supports_generator(backend))
+    results = parallel(joblib.delayed(_job_in_worker)(job) for job in jobs)
+    try:
+        for result in results:
+            if stop.is_set():
+                raise CancelledError
+            emit(result)
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()  # cancels what has not started, waits for the rest
+
+
+def _summary(args: argparse.Namespace, done: int, failed: int, skipped: int, s: float) -> None:
+    """Print the batch's last line: images done, failed and skipped, and the time."""
+    line = f"{PROG}: {done} done, {failed} failed, {skipped} skipped in {s:.2f} s"
+    if failed or skipped:
+        print(line, file=sys.stderr)
+    elif not args.quiet:
+        print(line)
 
 
 def _warn_about_jobs(jobs: int | None) -> None:
@@ -261,18 +446,12 @@ def _warn_about_jobs(jobs: int | None) -> None:
 
 
 @contextmanager
-def _batch_parallel(args: argparse.Namespace) -> Iterator[joblib.Parallel]:
-    """joblib.Parallel over whole images: local workers, or a Dask cluster (--scheduler).
+def _dask_parallel(args: argparse.Namespace) -> Iterator[joblib.Parallel]:
+    """joblib.Parallel over whole images on a Dask cluster (--scheduler).
 
-    On a cluster each task opens its input and writes its output on the worker
-    (the paths must be visible there), so images never pass through the client.
+    Each task opens its input and writes its output on the worker (the paths
+    must be visible there), so images never pass through the client.
     """
-    if not args.scheduler:
-        backend = jl.make_backend(args.backend or default_backend())
-        n_jobs = args.jobs if args.jobs else -1
-        # images as they finish where the backend can say so (multiprocessing cannot)
-        yield jl.make_parallel(n_jobs, backend, jl.supports_generator(backend))
-        return
     try:
         from distributed import Client
     except ImportError:
@@ -282,7 +461,9 @@ def _batch_parallel(args: argparse.Namespace) -> Iterator[joblib.Parallel]:
     try:
         client = Client(args.scheduler, timeout=args.scheduler_timeout)
     except (OSError, TimeoutError) as e:
-        raise UserError(f"cannot reach the Dask scheduler at {args.scheduler} ({e})") from None
+        raise UserError(
+            f"cannot reach the Dask scheduler at {shown(args.scheduler)} ({one_line(e)})"
+        ) from None
     try:
         yield jl.make_parallel(-1, jl.make_backend("dask"), streams=True)
     finally:

@@ -1,4 +1,4 @@
-"""Progress bars on stderr (tqdm, from the ``cli`` extra), or nothing."""
+"""Progress bars on stderr (tqdm, from the ``cli`` extra), or nothing (and no message)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
-
-from .common import PROG
 
 __all__ = ["ProgressBar", "progress_bar", "show_progress"]
 
@@ -56,10 +54,7 @@ def progress_bar(total: int | None, unit: str, enabled: bool) -> Iterator[Progre
         try:
             from tqdm import tqdm
         except ImportError:
-            print(
-                f"{PROG}: progress bars need tqdm: pip install 'pil-parallel-blur[cli]'",
-                file=sys.stderr,
-            )
+            pass  # no bar, and no nag: the cli extra is documented
         else:
             make = partial(_new_bar, tqdm, unit)
     first = make(total) if make is not None and total is not None else None

@@ -44,6 +44,8 @@ from types import ModuleType
 import numpy as np
 
 from .cost import direct_seconds, prefers_spectral, spectral_seconds
+from .extremes import float_range, scale_in
+from .extremes import restore as restore_range
 from .fallback import correlate_tile_numpy
 from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile, plan_correlation, rows_read
 from .spectral import SpectralPass, SpectralPlan, columns_pass, plan_spectral, rows_pass
@@ -65,6 +67,9 @@ __all__ = [
     "prefers_spectral",
     "unsharp_rows",
     "native_module",
+    "float_range",
+    "scale_in",
+    "restore_range",
 ]
 
 #: Environment variable that forces the NumPy engine (``numpy``) or asks for the native one.

@@ -21,6 +21,10 @@ DIRECT_NS_PER_TAP = 0.36
 #: puts the crossover where it was measured: σ ≈ 32 on 3 MP RGB, σ ≈ 40 on
 #: 0.35 MP (docs/benchmarks.md).
 SPECTRAL_NS = 16.0
+#: Spectral passes: ns per line transformed (planning, the copies' set-up and a
+#: transform call per line): what makes a pass over many very short lines —
+#: the columns of an image one or two rows high — cost more than its samples.
+SPECTRAL_LINE_NS = 150.0
 
 
 def direct_seconds(plan: CorrelationPlan) -> float:
@@ -32,10 +36,17 @@ def direct_seconds(plan: CorrelationPlan) -> float:
 
 
 def spectral_seconds(plan: CorrelationPlan) -> float:
-    """Seconds of the two spectral passes (every line transformed at its padded length)."""
-    columns = plan.width * plan.channels * fast_length(plan.height + 2 * plan.r_y)
-    rows = plan.height * plan.channels * fast_length(plan.width + 2 * plan.r_x)
-    return (columns + rows) * SPECTRAL_NS * 1e-9
+    """Seconds of the two spectral passes, each axis by its own lines and length.
+
+    Every line is transformed at its padded length, and every line costs
+    ``SPECTRAL_LINE_NS`` besides: ``W·C`` columns of ``H + 2·r_y`` samples,
+    ``H·C`` rows of ``W + 2·r_x``.
+    """
+    n_columns, n_rows = plan.width * plan.channels, plan.height * plan.channels
+    columns = n_columns * fast_length(plan.height + 2 * plan.r_y)
+    rows = n_rows * fast_length(plan.width + 2 * plan.r_x)
+    lines = n_columns + n_rows
+    return ((columns + rows) * SPECTRAL_NS + lines * SPECTRAL_LINE_NS) * 1e-9
 
 
 def prefers_spectral(plan: CorrelationPlan) -> bool:

@@ -30,6 +30,9 @@ def finish_samples(
         np.floor(total, out=total)
     elif plan.rounding == "rint":
         np.rint(total, out=total)
+    if plan.clip is not None:
+        # a sum that overflowed both ways (inf - inf) is NaN: integers get 0
+        np.copyto(total, ct(0), where=np.isnan(total))
     if plan.clip is not None and plan.out_dtype.itemsize < 8:
         np.clip(total, ct(plan.clip[0]), ct(plan.clip[1]), out=total)
     if plan.clip is None or plan.out_dtype.itemsize < 8:

@@ -52,6 +52,7 @@ from .files import (
 )
 from .pool import Runner, Task, joblib_runner, run_on_threads, thread_runner
 from .settings import PARALLEL_PARAMETERS, ParallelSettings, Progress, fill_parallel_doc
+from .shielded import PROCESS_CALLS, CancelledError, Emit, run_shielded
 
 __all__ = [
     "ParallelSettings",
@@ -64,6 +65,7 @@ __all__ = [
     "cut_tiles",
     "estimated_seconds",
     "default_backend",
+    "workers_forced",
 ]
 
 #: Images whose in-process blur is estimated to take less than this many
@@ -87,6 +89,29 @@ MAX_TILE_ROW_SAMPLES = 1 << 16
 #: Fewest pixels a tile spans, so that its halo (``2·r_x`` pixels filtered
 #: again) stays a small part of its work.
 MIN_TILE_SAMPLES = 4096
+
+
+class _Forced:
+    """How many ``testing.parallel_always`` blocks are open (any thread)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+
+    def enter(self) -> None:
+        with self.lock:
+            self.depth += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.depth -= 1
+
+    def __bool__(self) -> bool:
+        return self.depth > 0
+
+
+#: Set by ``testing.parallel_always``: every image goes to the workers.
+workers_forced = _Forced()
 
 
 def default_backend() -> str:
@@ -227,13 +252,15 @@ def _compute(
     tasks: Callable[[_Stage, int], Iterable[Task]],
     progress: Progress | None,
     collect: Callable[[int, object], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
     """Run the stages' tasks (the one tile loop), a stage after the one before.
 
     ``tasks(stage, index)`` makes a stage's tasks; each result goes to
     ``collect(index, result)``; progress counts the tiles of every stage.
     Without a runner the tasks run here, one after the other, and progress is
-    reported once at the end.
+    reported once at the end. Once ``stop`` is set, ``CancelledError`` is raised at
+    the next finished tile (the runner then cancels the rest).
     """
     total = sum(len(stage.tiles) for stage in stages)
     done = 0
@@ -243,6 +270,8 @@ def _compute(
                 fn(*args)
             continue
         for result in runner(tasks(stage, index)):
+            if stop is not None and stop.is_set():
+                raise CancelledError
             done += 1
             if collect is not None:
                 collect(index, result)
@@ -278,12 +307,6 @@ def _tile_from_files(src_path: str, dst_path: str, tile: Tile, step: Step) -> No
     dst.flush()
 
 
-#: One process-path call at a time: loky's executor is shared by the whole
-#: process, and resizing it for one call while another call's tasks run
-#: deadlocks (4 threads with n_jobs 2 and 3 hung in 3 runs of 3).
-_PROCESS_CALLS = threading.Lock()
-
-
 def _on_files(
     image: np.ndarray,
     plan: CorrelationPlan,
@@ -291,6 +314,7 @@ def _on_files(
     stages: list[_Stage],
     root: str,
     progress: Progress | None,
+    stop: threading.Event | None = None,
 ) -> np.ndarray:
     """Process path: dump the image once, workers map it and write shared files.
 
@@ -323,7 +347,7 @@ def _on_files(
                 for tile in stage.tiles
             ]
 
-        _compute(runner, stages, tasks, progress)
+        _compute(runner, stages, tasks, progress, stop=stop)
         # a private copy: an ordinary array (picklable, not shared with a fork)
         # that holds no space in the temp folder once the files are removed
         result = np.array(files[-1])
@@ -393,7 +417,7 @@ def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.n
         smallest = min(smallest, MIN_THREADS_SECONDS)
     spectral = spectral_plan_for(plan, image)
     seconds = direct_seconds(plan) if spectral is None else spectral_seconds(plan)
-    if workers.count <= 1 or seconds < smallest:
+    if workers.count <= 1 or (seconds < smallest and not workers_forced):
         return _in_memory(image, plan, None, _stages(plan, spectral, 1), progress)
     stages = _stages(plan, spectral, workers.count)
     if workers.our_threads:
@@ -409,12 +433,25 @@ def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.n
     if workers.kind == "remote":
         return _remote(image, plan, runner(), stages, progress)
     root = temp_root(settings.temp_folder, image.nbytes * 2)
-    with _PROCESS_CALLS:
-        try:
-            return _on_files(image, plan, runner(), stages, root, progress)
-        except jl.BROKEN_POOL:
-            # a worker that died while idle (killed, out of memory) breaks the
-            # shared executor for the next call that uses it; joblib replaces a
-            # broken executor when asked again: try once more (a tile that
-            # kills its worker fails again, and that is raised)
-            return _on_files(image, plan, runner(), stages, root, progress)
+
+    def on_processes(emit: Emit, stop: threading.Event) -> np.ndarray:
+        # in a helper thread with SIGINT blocked (workers start with it
+        # blocked too), one process-path call at a time; progress is handed to
+        # the caller's thread, which holds no lock while it calls back
+        report = None if progress is None else (lambda done, total: emit((done, total)))
+        with PROCESS_CALLS.lock:
+            try:
+                return _on_files(image, plan, runner(), stages, root, report, stop)
+            except jl.BROKEN_POOL:
+                # a worker that died while idle (killed, out of memory) breaks the
+                # shared executor for the next call that uses it; joblib replaces a
+                # broken executor when asked again: try once more (a tile that
+                # kills its worker fails again, and that is raised)
+                return _on_files(image, plan, runner(), stages, root, report, stop)
+
+    def on_event(event: object) -> None:
+        assert progress is not None
+        done, total = cast(tuple[int, int], event)
+        progress(done, total)
+
+    return run_shielded(on_processes, on_event)

@@ -2,10 +2,16 @@
 
 Process workers read the image from a ``.npy`` file they memory-map read-only
 and write their tiles into an output ``.npy`` mapped ``r+``: nothing large is
-pickled. Each call's files live in a fresh folder (mode 0700) named after the
-process, removed in a ``finally`` by the call, at interpreter exit if a call
-is still open, and by the next call under the same root if the process that
-made it was killed.
+pickled. Each call's files live in a fresh folder (mode 0700), removed in a
+``finally`` by the call, at interpreter exit if a call is still open, and by
+the next call under the same root if the process that made it was killed.
+
+A folder's owner holds an exclusive ``flock`` on its ``owner.lock`` file for
+the call's life; the kernel lets go of it when the owner dies, however it
+dies. The sweep removes a folder only when it can take that lock itself, so
+a live call in another PID namespace (a container sharing the temp root),
+whose process id means nothing here, is never swept. Where ``flock`` does not
+exist, the process id in the folder's name is asked instead.
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "temp_root",
@@ -51,27 +62,50 @@ def temp_root(explicit: str | None, nbytes: int) -> str:
     return tempfile.gettempdir()
 
 
-def make_private_folder(root: str) -> Path:
-    """Create a fresh folder under ``root``: mode 0700, unique name (``mkdtemp``).
+#: Folders still being made: locked first, then renamed to their final name.
+_MAKING_PREFIX = ".pil-parallel-blur-making-"
+#: The file whose ``flock`` says the folder's owner is alive.
+_LOCK_NAME = "owner.lock"
 
-    Its name carries this process's id, so that a folder left behind by a
-    process that was killed (``SIGKILL``, ``SIGTERM``) is removed by the next
-    call that makes one under the same root; folders still open at interpreter
-    exit are removed then.
+
+def make_private_folder(root: str) -> Path:
+    """Create a fresh folder under ``root``: mode 0700, unique name, locked by this process.
+
+    The folder is made under a temporary name, its ``owner.lock`` locked, and
+    only then renamed to a name the sweep looks at, so the sweep never sees an
+    unlocked folder of a live call. A folder left behind by a process that was
+    killed (``SIGKILL``, ``SIGTERM``) is removed by the next call that makes
+    one under the same root; folders still open at interpreter exit are
+    removed then.
     """
     sweep_orphans(root)
-    folder = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=root))
-    _OPEN_FOLDERS.add(folder)
+    making = Path(tempfile.mkdtemp(prefix=f"{_MAKING_PREFIX}{os.getpid()}-", dir=root))
+    fd = None
+    try:
+        if fcntl is not None:
+            fd = os.open(making / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        folder = Path(root) / (_TEMP_PREFIX + making.name[len(_MAKING_PREFIX) :])
+        making.rename(folder)
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        shutil.rmtree(making, ignore_errors=True)
+        raise
+    _OPEN_FOLDERS[folder] = fd
     return folder
 
 
-_OPEN_FOLDERS: set[Path] = set()
+#: Folders this process made and has not removed, with their lock's descriptor.
+_OPEN_FOLDERS: dict[Path, int | None] = {}
 
 
 def remove_folder(folder: Path) -> None:
-    """Remove a folder made by ``make_private_folder``, whatever is in it."""
+    """Remove a folder made by ``make_private_folder``, whatever is in it, then unlock it."""
     shutil.rmtree(folder, ignore_errors=True)
-    _OPEN_FOLDERS.discard(folder)
+    fd = _OPEN_FOLDERS.pop(folder, None)
+    if fd is not None:
+        os.close(fd)
 
 
 @atexit.register
@@ -81,18 +115,41 @@ def _remove_open_folders() -> None:
 
 
 def sweep_orphans(root: str) -> None:
-    """Remove our folders under ``root`` whose owning process no longer exists."""
+    """Remove our folders under ``root`` whose owner is gone (its lock is free)."""
     try:
         entries = list(os.scandir(root))
     except OSError:
         return
     for entry in entries:
-        if not entry.name.startswith(_TEMP_PREFIX):
-            continue
-        pid_text = entry.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
-        if not pid_text.isdigit() or _alive(int(pid_text)):
-            continue
-        shutil.rmtree(entry.path, ignore_errors=True)
+        if entry.name.startswith(_TEMP_PREFIX) and Path(entry.path) not in _OPEN_FOLDERS:
+            _remove_if_orphaned(Path(entry.path))
+
+
+def _remove_if_orphaned(folder: Path) -> None:
+    """Remove ``folder`` if no live process holds its lock (else its id's process is gone)."""
+    if fcntl is None:  # pragma: no cover - not POSIX
+        pid_text = folder.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    try:
+        fd = os.open(folder / _LOCK_NAME, os.O_RDWR)
+    except FileNotFoundError:
+        # made by a version without locks: fall back on the id in its name
+        pid_text = folder.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    except OSError:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # its owner is alive, wherever it runs
+        shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        os.close(fd)
 
 
 def _alive(pid: int) -> bool:
