@@ -16,9 +16,18 @@ setup(
                 "pil_parallel_blur/_native_level.h",
                 "pil_parallel_blur/_native_loops.h",
                 "pil_parallel_blur/_native_lines.h",
+                "pil_parallel_blur/_native_cpu.h",
             ],
             extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
             optional=True,
-        )
+        ),
+        # Pillow's own box passes (pil_parallel_blur.pillow): integer arithmetic only
+        Extension(
+            "pil_parallel_blur._native_box",
+            sources=["pil_parallel_blur/_native_box.c"],
+            depends=["pil_parallel_blur/_native_cpu.h"],
+            extra_compile_args=["-O3", "-std=c11"],
+            optional=True,
+        ),
     ]
 )

@@ -8,6 +8,8 @@
 The public names are imported when first used, so that ``import
 pil_parallel_blur`` (and the command line's start, where Ctrl-C must already
 give one line) costs nothing until something is used.
+
+Tests: test_filter.py, test_array_api.py.
 """
 
 from __future__ import annotations

@@ -52,7 +52,23 @@ typedef int (*ppb_band_fn)(const struct ppb_job *);
 #define VB 16
 #include "_native_level.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
+/* The higher levels: GCC's target pragmas, or clang's equivalent (clang
+ * ignores GCC's); another compiler builds the baseline level alone. */
+#if defined(__x86_64__) && defined(__clang__)
+#define PPB_X86 1
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#define LEVEL avx2
+#define VB 32
+#include "_native_level.h"
+#pragma clang attribute pop
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2"))), \
+                             apply_to = function)
+#define LEVEL avx512
+#define VB 64
+#include "_native_level.h"
+#pragma clang attribute pop
+#elif defined(__x86_64__) && defined(__GNUC__)
 #define PPB_X86 1
 #pragma GCC push_options
 #pragma GCC target("avx2")
@@ -86,16 +102,8 @@ static const struct ppb_level ppb_levels[] = {
 };
 #define PPB_N_LEVELS ((int)(sizeof(ppb_levels) / sizeof(ppb_levels[0])))
 
-static int ppb_supported(int i)
-{
-#ifdef PPB_X86
-    if (i == 1) return __builtin_cpu_supports("avx2");
-    if (i == 2)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-#endif
-    return i == 0;
-}
+#include "_native_cpu.h"
+#define ppb_supported native_level_supported
 
 typedef struct {
     int level; /* index into ppb_levels, chosen at import */
@@ -409,6 +417,7 @@ static PyObject *ppb_simd_level(PyObject *module, PyObject *Py_UNUSED(ignored))
 
 static PyObject *ppb_simd_levels(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
+    (void)module;
     PyObject *list = PyList_New(0);
     if (list == NULL) return NULL;
     for (int i = 0; i < PPB_N_LEVELS; i++) {

@@ -1,4 +1,7 @@
-"""What is installed and in use: version, engine, SIMD level, default backend, CPUs."""
+"""What is installed and in use: version, engine, SIMD level, default backend, CPUs.
+
+Tests: test_cli_usage.py (version and engine), test_doctests.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The array API: blur an ``(H, W)`` or ``(H, W, C)`` NumPy array."""
+"""The array API: blur an ``(H, W)`` or ``(H, W, C)`` NumPy array.
+
+Tests: test_accuracy.py, test_array_api.py, test_engine_extremes.py.
+"""
 
 from __future__ import annotations
 

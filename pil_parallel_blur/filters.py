@@ -4,6 +4,8 @@ Tiny classes in the manner of ``PIL.ImageFilter``: they keep Pillow's attributes
 (``radius``, ``percent``, ``threshold``; settable after construction, with the
 effect Pillow's have), validate what they are given, and hand the image to the
 engine through one image → array → image flow.
+
+Tests: test_filter.py, test_fidelity.py.
 """
 
 from __future__ import annotations
@@ -261,7 +263,7 @@ class ParallelBoxBlur(BandFilter):
         return self._xy == (0.0, 0.0)
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        g_y, g_x, grid = box_factors(*self._xy)
+        g_y, g_x, grid = box_factors(*self._xy, shape=array.shape)
         return correlate_array(array, [(g_y, g_x)], workers, result_grid=grid)
 
 
@@ -274,7 +276,7 @@ class ParallelUnsharpMask(BandFilter):
     """Unsharp mask for ``Image.filter``: ``PIL.ImageFilter.UnsharpMask`` with an exact blur.
 
     The image is blurred with the exact Gaussian of ``radius`` (rounded to the
-    image's type); where ``|image − blurred| >= threshold`` the result is
+    image's type); where ``|image − blurred| > threshold`` (strictly, as Pillow) the result is
     ``image + (image − blurred)·percent/100``, rounded (half to even) and
     clipped; elsewhere the pixel is unchanged. Pillow blurs with its box
     approximation and truncates ``(image − blurred)·percent/100`` toward zero.
@@ -286,7 +288,7 @@ class ParallelUnsharpMask(BandFilter):
     percent : int
         Strength of the sharpening, in percent. Default 150.
     threshold : int
-        Smallest ``|image − blurred|`` that is sharpened (``>= 0``). Default 3.
+        Differences up to this are left alone (``>= 0``); larger ones are sharpened. Default 3.
     {parallel_parameters}
 
     Attributes

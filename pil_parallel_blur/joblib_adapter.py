@@ -6,6 +6,8 @@ objects from its registry, and classifies them by the registry's own classes
 (no class-name strings). Only ``context_backend`` reads a private name
 (joblib has no public "was a backend chosen?" query); ``tests/test_adapters.py``
 fails loudly if that name moves.
+
+Tests: test_adapters.py.
 """
 
 from __future__ import annotations

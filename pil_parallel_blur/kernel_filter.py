@@ -1,4 +1,7 @@
-"""Any kernel as a parallel ``Image.filter``: ``ImageFilter.Kernel`` without its limits."""
+"""Any kernel as a parallel ``Image.filter``: ``ImageFilter.Kernel`` without its limits.
+
+Tests: test_kernel_filter.py.
+"""
 
 from __future__ import annotations
 

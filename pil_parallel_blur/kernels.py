@@ -3,6 +3,8 @@
 Every public entry point validates its arguments here, so that a bad ``size`` or
 ``sigma`` fails with the same message whether it came through the Pillow filter,
 the array function or the command line.
+
+Tests: test_kernels.py, test_errors.py.
 """
 
 from __future__ import annotations
@@ -215,32 +217,45 @@ def gaussian_kernel(
     return np.outer(g_y, g_x)
 
 
-def _box_taps(radius: float) -> tuple[np.ndarray, int | None]:
+def _box_taps(radius: float, length: int | None = None) -> tuple[np.ndarray, int | None]:
     """Pillow's box: ``2·floor(r) + 1`` ones and the fraction at each end, over ``2r + 1``.
 
-    Also returns ``d`` when every weight is a multiple of ``1/d`` (integer
-    radius, or a fraction with a small power-of-two denominator), else ``None``.
+    On a line of ``length`` samples, taps that reach past it are folded into
+    the outermost ones (they all read the edge sample), so a radius of 10⁷ on
+    a 12-pixel image costs 23 taps, not 2·10⁷. Also returns ``d`` when every
+    weight is a multiple of ``1/d`` (integer radius, or a fraction with a
+    small power-of-two denominator), else ``None``.
     """
     whole = int(radius)
     frac = radius - whole
-    ones = np.ones(2 * whole + 1)
-    taps = np.concatenate([[frac], ones, [frac]]) if frac else ones
+    reach = whole + (1 if frac else 0)
+    keep = reach if length is None else min(reach, max(length - 1, 0))
+    distance = np.abs(np.arange(-keep, keep + 1))
+    taps = np.where(distance <= whole, 1.0, frac)
+    if keep < reach:  # every tap from keep on reads the edge sample
+        beyond = float(whole - keep) + frac  # weights past the outermost kept tap
+        taps[0] += beyond
+        taps[-1] += beyond
     denominator = None
     for bits in range(11):  # frac = p / 2^bits
         scaled = frac * 2**bits
         if scaled == int(scaled):
             denominator = round((2 * radius + 1) * 2**bits)
             break
-    return taps / taps.sum(), denominator
+    return taps / (2 * radius + 1), denominator
 
 
-def box_factors(radius_x: float, radius_y: float) -> tuple[np.ndarray, np.ndarray, float | None]:
+def box_factors(
+    radius_x: float, radius_y: float, shape: tuple[int, ...] | None = None
+) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Return Pillow's box blur as factors ``(g_y, g_x)`` and the grid its results lie on.
 
     The grid is ``d_x·d_y`` when every weight of each factor is a multiple of
-    ``1/d`` (see ``result_grid``), else ``None``.
+    ``1/d`` (see ``result_grid``), else ``None``. With the image's ``shape``
+    the taps are folded to it: the cost does not grow with the radius.
     """
-    (g_x, d_x), (g_y, d_y) = _box_taps(radius_x), _box_taps(radius_y)
+    height, width = (None, None) if shape is None else (int(shape[0]), int(shape[1]))
+    (g_x, d_x), (g_y, d_y) = _box_taps(radius_x, width), _box_taps(radius_y, height)
     return g_y, g_x, float(d_x * d_y) if d_x and d_y else None
 
 

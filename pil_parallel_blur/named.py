@@ -2,6 +2,8 @@
 
 Each returns a [ParallelKernelFilter][pil_parallel_blur.ParallelKernelFilter]; keyword
 arguments (``n_jobs``, ``backend``, ...) are passed on to it.
+
+Tests: test_kernels.py, test_kernel_filter.py.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ use with a fallback that ``tests/test_adapters.py`` forces:
   into an ``Image`` for ``numpy.asarray``: only on the first fallback's path.
   A filter is given a bare core by Pillow's filter protocol, and no public
   call turns a core into bytes or an ``Image``.
+
+Tests: test_adapters.py, test_accuracy.py (every mode).
 """
 
 from __future__ import annotations

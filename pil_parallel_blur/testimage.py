@@ -1,4 +1,7 @@
-"""A built-in test chart, made in code (no download): the demo's and benchmarks' image."""
+"""A built-in test chart, made in code (no download): the demo's and benchmarks' image.
+
+Tests: test_cli_demo.py.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,14 @@
 """Helpers for testing code that uses this package.
 
+Three seams, each a context manager, instead of patching the package's
+internals: ``parallel_always`` (small images go to the workers too),
+``numpy_engine`` (the NumPy engine instead of the compiled one) and
+``spectral_always`` (every kernel the FFT can take goes through it). They
+change where and how the bytes are computed, never the bytes.
+
 Small images are blurred in-process, where workers would cost more than they
 save; a test of the parallel paths (threads, processes, Dask) with small
-images asks for the workers anyway with ``parallel_always``:
+images asks for the workers anyway:
 
 >>> import numpy as np
 >>> from pil_parallel_blur import gaussian_blur, testing
@@ -12,6 +18,8 @@ images asks for the workers anyway with ``parallel_always``:
 ...                       progress=lambda done, total: seen.append(total))
 >>> seen[-1] > 1
 True
+
+Tests: test_doctests.py; used by the whole suite.
 """
 
 from __future__ import annotations
@@ -19,9 +27,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import engine
 from .parallel import workers_forced
 
-__all__ = ["parallel_always"]
+__all__ = ["parallel_always", "numpy_engine", "spectral_always"]
 
 
 @contextmanager
@@ -37,3 +46,26 @@ def parallel_always() -> Iterator[None]:
         yield
     finally:
         workers_forced.leave()
+
+
+@contextmanager
+def numpy_engine() -> Iterator[None]:
+    """Compute with the NumPy engine while the block runs (same bytes as the compiled one).
+
+    In this process only: process-backend workers load their own engine.
+    """
+    before = engine.use_native(None)
+    try:
+        yield
+    finally:
+        engine.use_native(before)
+
+
+@contextmanager
+def spectral_always() -> Iterator[None]:
+    """Send every kernel the FFT can take through it while the block runs, however small."""
+    engine.force_spectral(True)
+    try:
+        yield
+    finally:
+        engine.force_spectral(False)

@@ -5,6 +5,8 @@ validates through these, so a bad value fails with the same message wherever
 it came in: the parameter's name, the value (and the pair it was part of) and
 what is allowed. Wrong types raise ``TypeError``, wrong values ``ValueError``;
 ``bool`` is never taken for a number.
+
+Tests: test_errors.py.
 """
 
 from __future__ import annotations

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
-from pil_parallel_blur import engine, parallel
+from pil_parallel_blur import engine, testing
 
 
 def reference_kernel(size, sigma) -> np.ndarray:
@@ -95,21 +96,23 @@ def photo_like(height: int, width: int, channels: int = 3, seed: int = 0) -> np.
 
 
 @pytest.fixture
-def parallel_always(monkeypatch):
-    """Make even tiny images go through the worker pool."""
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+def parallel_always():
+    """Make even tiny images go through the worker pool (the package's own seam)."""
+    with testing.parallel_always():
+        yield
 
 
 @pytest.fixture(params=["native", "numpy"])
-def each_engine(request, monkeypatch):
+def each_engine(request):
     """Run a test on the compiled engine and again on the NumPy fallback."""
     if request.param == "numpy":
-        monkeypatch.setattr(engine, "_NATIVE", None)
+        with testing.numpy_engine():
+            yield request.param
     else:
         assert engine.native_module() is not None, (
             "the compiled engine is not built here: python3 -m pip install -e ."
         )
-    return request.param
+        yield request.param
 
 
 #: The command line, as a subprocess (the module form: no PATH needed).
@@ -121,3 +124,16 @@ def run(*args, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
     )
+
+
+def wait_for(ready, what: str, timeout: float = 300.0) -> None:
+    """Wait until ``ready()`` is true (checked every 20 ms); fail naming ``what`` at ``timeout``.
+
+    For readiness signals from a child (a file it wrote, a process gone):
+    the limit is generous, so that a busy machine only makes the test slower.
+    """
+    end = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > end:
+            pytest.fail(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.02)

@@ -200,3 +200,24 @@ def test_a_batch_ends_with_one_summary_line(tmp_path):
     assert re.fullmatch(
         r"pil-parallel-blur: 1 done, 1 failed, 1 skipped in \d+\.\d\d s", summary
     ), summary
+
+
+def test_pillow_flag_writes_pillows_own_bytes(tmp_path):
+    from PIL import ImageFilter
+
+    src = tmp_path / "in.png"
+    Image.fromarray(photo_like(50, 70, seed=9)).save(src)
+    out = tmp_path / "out.png"
+    done = run("blur", src, "-o", out, "--pillow", "--sigma", 3, "--jobs", 2)
+    assert done.returncode == 0, done.stderr
+    want = Image.open(src).filter(ImageFilter.GaussianBlur(3))
+    assert Image.open(out).tobytes() == want.tobytes()
+
+
+def test_pillow_flag_on_a_mode_pillow_refuses_says_what_to_do(camera16, tmp_path):
+    done = run("blur", camera16, "-o", tmp_path / "o.png", "--pillow")
+    assert done.returncode == 2
+    (line,) = _errors(done)
+    assert "--pillow blurs Pillow's modes only" in line and "'I;16'" in line
+    done = run("blur", camera16, "-o", tmp_path / "o.png", "--pillow", "--size", 7)
+    assert done.returncode == 2 and "--pillow takes no --size" in done.stderr

@@ -1,19 +1,18 @@
-"""Issue 5: the same filter on a real dask.distributed cluster (processes on 127.0.0.1)."""
+"""The same filter on a real dask.distributed cluster (processes on 127.0.0.1)."""
 
 import os
 import signal
 import subprocess
 import sys
-import time
 
 import distributed
 import joblib
 import numpy as np
 import pytest
-from conftest import assert_spec_accuracy, photo_like, reference_kernel
+from conftest import assert_spec_accuracy, photo_like, reference_kernel, wait_for
 from PIL import Image
 
-from pil_parallel_blur import ParallelGaussianFilter, ParallelKernelFilter, gaussian_blur, parallel
+from pil_parallel_blur import ParallelGaussianFilter, ParallelKernelFilter, gaussian_blur
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +87,8 @@ def test_killed_worker_mid_run_is_recovered_or_reported(client):
 
 def test_without_a_client_the_error_says_what_to_do():
     code = (
-        "import numpy as np; from pil_parallel_blur import gaussian_blur, parallel\n"
-        "parallel.MIN_PARALLEL_SECONDS = 0\n"
+        "import numpy as np; from pil_parallel_blur import gaussian_blur, parallel, testing\n"
+        "_forced = testing.parallel_always(); _forced.__enter__()\n"
         "try:\n"
         "    gaussian_blur(np.zeros((300, 300, 3), np.uint8), 2, backend='dask')\n"
         "except ValueError as e:\n"
@@ -99,14 +98,13 @@ def test_without_a_client_the_error_says_what_to_do():
     assert "running dask.distributed Client" in done.stdout, done.stderr
 
 
-def test_without_dask_installed_the_error_is_one_install_hint(monkeypatch):
+def test_without_dask_installed_the_error_is_one_install_hint(monkeypatch, parallel_always):
     monkeypatch.delitem(joblib.parallel.BACKENDS, "dask", raising=False)
 
     def missing():
         raise ImportError("no dask")
 
     monkeypatch.setitem(joblib.parallel.EXTERNAL_BACKENDS, "dask", missing)
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     with pytest.raises(ImportError, match=r"pip install 'pil-parallel-blur\[dask\]'"):
         gaussian_blur(IMAGE, sigma=2, backend="dask")
 
@@ -157,9 +155,7 @@ def test_cli_batch_survives_a_killed_worker(client, tmp_path):
     proc = _cli(
         "blur", src, "--out-dir", out_dir, "--scheduler", client.scheduler.address, "--sigma", 6
     )
-    deadline = time.time() + 60
-    while time.time() < deadline and not (out_dir.exists() and any(out_dir.iterdir())):
-        time.sleep(0.05)
+    wait_for(lambda: out_dir.exists() and any(out_dir.iterdir()), "the first image written")
     pids = list(client.run(os.getpid).values())
     os.kill(pids[-1], signal.SIGKILL)
     _, err = proc.communicate(timeout=180)

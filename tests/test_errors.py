@@ -1,4 +1,4 @@
-"""Issue 6.2: every bad argument of the public API, one table (SPEC §7).
+"""Every bad argument of the public API, one table (SPEC §7).
 
 Each row: the call, the error type, and words the message must contain (the
 parameter, the value received, what is allowed).

@@ -1,4 +1,4 @@
-"""Issue 7: any kernel, against Pillow's ImageFilter.Kernel and an independent reference."""
+"""Any kernel, against Pillow's ImageFilter.Kernel and an independent reference."""
 
 import numpy as np
 import pytest

@@ -9,9 +9,10 @@ import pytest
 from conftest import assert_spec_accuracy, photo_like, reference_kernel
 from PIL import Image
 
-from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, joblib_adapter, parallel
+from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel
 from pil_parallel_blur.engine import plan_correlation
 from pil_parallel_blur.kernels import resolve_kernel
+from pil_parallel_blur.parallel import ParallelSettings
 
 # 803 rows: the bands of 2 or 3 workers never divide it evenly.
 TALL = photo_like(803, 41, seed=5)
@@ -123,50 +124,39 @@ def test_temp_folder_removed_after_success_on_filter(tmp_path):
     assert_spec_accuracy(np.asarray(out), TALL, reference_kernel(19, 3.0))
 
 
-def test_threads_and_in_process_make_no_files(tmp_path, monkeypatch):
+def test_threads_and_in_process_make_no_files(tmp_path, monkeypatch, parallel_always):
     monkeypatch.setenv("JOBLIB_TEMP_FOLDER", str(tmp_path))
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     gaussian_blur(TALL, sigma=2, n_jobs=2, backend="threading")
     gaussian_blur(TALL, sigma=2, n_jobs=1, backend="loky")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_parallel_config_is_honoured(monkeypatch):
+def _tiles_of(call) -> int:
+    """How many tiles a call was cut into, from its progress reports (1: in-process)."""
+    totals = []
+    call(lambda done, total: totals.append(total))
+    return totals[-1]
+
+
+def test_parallel_config_is_honoured(parallel_always):
     """n_jobs/backend None follow joblib.parallel_config."""
     calls = []
-    real = parallel._in_memory
-
-    def spy(image, plan, runner, stages, *rest):
-        calls.append((runner is not None, sum(len(stage.tiles) for stage in stages)))
-        return real(image, plan, runner, stages, *rest)
-
-    monkeypatch.setattr(parallel, "_in_memory", spy)
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     with joblib.parallel_config(backend="threading", n_jobs=2):
-        gaussian_blur(TALL, sigma=2)
+        calls.append(_tiles_of(lambda p: gaussian_blur(TALL, sigma=2, progress=p)))
     with joblib.parallel_config(n_jobs=1):
-        gaussian_blur(TALL, sigma=2)
+        calls.append(_tiles_of(lambda p: gaussian_blur(TALL, sigma=2, progress=p)))
     with joblib.parallel_config(backend="sequential"):
-        gaussian_blur(TALL, sigma=2)
-    assert calls == [(True, 8), (False, 1), (False, 1)]
+        calls.append(_tiles_of(lambda p: gaussian_blur(TALL, sigma=2, progress=p)))
+    assert calls == [8, 1, 1]
 
 
 def test_default_backend_is_threads_after_a_plain_install(monkeypatch):
     """Threads by default, with or without threadpoolctl (nothing to hold to one thread)."""
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
-    kinds = []
-    real = joblib_adapter.backend_kind
-
-    def spy(backend):
-        kinds.append(real(backend))
-        return kinds[-1]
-
-    monkeypatch.setattr(joblib_adapter, "backend_kind", spy)
-    gaussian_blur(TALL, sigma=2, n_jobs=2)
+    kinds = [parallel.Workers(ParallelSettings(2)).kind]
     with joblib.parallel_config(backend="loky"):
-        gaussian_blur(TALL, sigma=2, n_jobs=2)
+        kinds.append(parallel.Workers(ParallelSettings(2)).kind)
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import now fails
-    gaussian_blur(TALL, sigma=2, n_jobs=2)
+    kinds.append(parallel.Workers(ParallelSettings(2)).kind)
     assert kinds == ["threads", "processes", "threads"]
 
 
@@ -198,8 +188,7 @@ def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
     assert_spec_accuracy(out, TALL, reference_kernel(7, 2.0))
 
 
-def test_progress_is_reported_per_band(monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+def test_progress_is_reported_per_band(monkeypatch, parallel_always):
     seen = []
     gaussian_blur(
         TALL, sigma=2, n_jobs=2, backend="threading", progress=lambda d, t: seen.append((d, t))
@@ -211,9 +200,10 @@ def test_progress_is_reported_per_band(monkeypatch):
 
 
 @pytest.mark.parametrize("shape", [(1, 300_000, 1), (3, 90_000, 3), (5, 70_001, 1)])
-def test_long_rows_cut_across_columns_match_the_reference(each_engine, monkeypatch, shape):
+def test_long_rows_cut_across_columns_match_the_reference(
+    each_engine, monkeypatch, shape, parallel_always
+):
     """Rows longer than a tile spans, or too few rows for the workers: tiles across columns."""
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     rng = np.random.default_rng(sum(shape))
     a = rng.integers(0, 256, shape, dtype=np.uint8)
     a = a[..., 0] if shape[2] == 1 else a
@@ -229,18 +219,16 @@ def test_long_rows_cut_across_columns_match_the_reference(each_engine, monkeypat
     assert_spec_accuracy(out, a, reference_kernel((19, 11), sigma))
 
 
-def test_our_threads_take_smaller_images_than_joblibs_backends(monkeypatch):
+def test_our_threads_take_smaller_images_than_joblibs_backends():
     """Our pool pays from ~5 ms of work; a joblib round costs ~10 ms."""
-    calls = []
-    real = parallel._in_memory
-
-    def spy(image, plan, runner, tiles, *rest):
-        calls.append(runner is not None)
-        return real(image, plan, runner, tiles, *rest)
-
-    monkeypatch.setattr(parallel, "_in_memory", spy)
     a = np.zeros((1024, 1024, 3), np.uint8)  # ~7 ms of single-core work
-    gaussian_blur(a, sigma=2, n_jobs=2, backend="threading")
-    gaussian_blur(a, sigma=2, n_jobs=2, backend="loky")
-    gaussian_blur(a[:64, :64], sigma=2, n_jobs=2, backend="threading")
-    assert calls == [True, False, False]
+    calls = [
+        _tiles_of(lambda p: gaussian_blur(a, sigma=2, n_jobs=2, backend="threading", progress=p)),
+        _tiles_of(lambda p: gaussian_blur(a, sigma=2, n_jobs=2, backend="loky", progress=p)),
+        _tiles_of(
+            lambda p: gaussian_blur(
+                a[:64, :64], sigma=2, n_jobs=2, backend="threading", progress=p
+            )
+        ),
+    ]
+    assert calls[0] > 1 and calls[1:] == [1, 1]

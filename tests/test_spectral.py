@@ -19,16 +19,17 @@ from conftest import (
 from PIL import Image
 
 import pil_parallel_blur as pb
-from pil_parallel_blur import engine, parallel
+from pil_parallel_blur import engine, parallel, testing
 from pil_parallel_blur.engine import cost, plan_correlation, spectral
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 
 
 @pytest.fixture
-def spectral_always(monkeypatch):
+def spectral_always():
     """Send every kernel the FFT can take through it, however small."""
-    monkeypatch.setattr(engine, "prefers_spectral", spectral.suits_spectral)
+    with testing.spectral_always():
+        yield
 
 
 def _gauss(sigma: float, size: int | None = None) -> np.ndarray:

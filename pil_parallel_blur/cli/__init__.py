@@ -11,6 +11,8 @@ load, and a bad ``PIL_PARALLEL_BLUR_ENGINE`` or ``PIL_PARALLEL_BLUR_SIMD``
 too. One module per command (``blur.py``, ``demo.py``, ``bench.py``), the
 files they read and write (``files.py``), progress bars (``progress.py``), the
 argument parser (``args.py``) and the run with its signal handling (``run.py``).
+
+Tests: test_cli_messages.py, test_cli_signals.py.
 """
 
 from __future__ import annotations

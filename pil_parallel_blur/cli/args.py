@@ -1,4 +1,7 @@
-"""The command line's arguments: value types, shared options, the parser."""
+"""The command line's arguments: value types, shared options, the parser.
+
+Tests: test_cli.py, test_docs.py.
+"""
 
 from __future__ import annotations
 
@@ -207,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long to wait for the scheduler",
     )
     blur.add_argument(
+        "--pillow",
+        action="store_true",
+        help="blur with Pillow's own GaussianBlur arithmetic (its exact bytes, on every "
+        "core) instead of the true Gaussian; Pillow's modes only, no --size",
+    )
+    blur.add_argument(
         "--refuse-palette",
         action="store_true",
         help="refuse palette (P, PA) and bilevel (1) images; by default they are blurred "
@@ -270,6 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="joblib backend (default: threading)",
     )
     _add_kernel_options(bench)
+    bench.add_argument(
+        "--pillow",
+        action="store_true",
+        help="time pil_parallel_blur.pillow.GaussianBlur (Pillow's bytes) instead of "
+        "ParallelGaussianFilter",
+    )
     bench.add_argument("--reps", type=_positive_int, default=5, help="timed runs per count")
     bench.add_argument(
         "--csv", default=None, metavar="FILE", help="write the table as CSV (default: not written)"

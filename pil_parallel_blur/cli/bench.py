@@ -1,4 +1,7 @@
-"""``pil-parallel-blur bench``: time the filter for several worker counts beside Pillow."""
+"""``pil-parallel-blur bench``: time the filter for several worker counts beside Pillow.
+
+Tests: test_cli.py, test_cli_messages.py.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 import joblib
 from PIL import ImageFilter
 
+from .. import pillow
 from ..filters import ParallelGaussianFilter
 from ..kernels import resolve_kernel
 from ..parallel import default_backend
@@ -52,15 +56,22 @@ def bench_command(args: argparse.Namespace) -> int:
         label = "built-in test chart 3000x2000"
     resolve_kernel(args.size, args.sigma, allow_zero=True)
     jobs = args.jobs or list(range(1, joblib.cpu_count() + 1))
-    filters = {
-        n: ParallelGaussianFilter(args.sigma, size=args.size, n_jobs=n, backend=args.backend)
+    if args.pillow and args.size is not None:
+        raise UserError("--pillow takes no --size: Pillow's GaussianBlur sizes its boxes itself")
+    filters: dict[int, Any] = {
+        n: (
+            pillow.GaussianBlur(args.sigma, n_jobs=n, backend=args.backend)
+            if args.pillow
+            else ParallelGaussianFilter(args.sigma, size=args.size, n_jobs=n, backend=args.backend)
+        )
         for n in jobs
     }
     times: dict[str, list[float]] = {f"{n}": [] for n in [*jobs, "pillow"]}
     can_pillow = im.mode in PILLOW_BLUR_MODES
     runs = "1 run" if args.reps == 1 else f"{args.reps} runs"
+    family = "pil_parallel_blur.pillow.GaussianBlur" if args.pillow else "ParallelGaussianFilter"
     print(
-        f"{label}, {im.mode}, sigma={args.sigma}, {runs} after a warm-up, "
+        f"{family}, {label}, {im.mode}, sigma={args.sigma}, {runs} after a warm-up, "
         f"backend={args.backend or default_backend()}",
         flush=True,
     )

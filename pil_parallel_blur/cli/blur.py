@@ -1,4 +1,7 @@
-"""``pil-parallel-blur blur``: one image, or a batch spread over the workers."""
+"""``pil-parallel-blur blur``: one image, or a batch spread over the workers.
+
+Tests: test_cli.py, test_cli_usage.py, test_cli_outputs.py, test_dask.py.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +17,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import joblib
 import numpy as np
 from PIL import Image
 
 from .. import joblib_adapter as jl
+from .. import pillow
 from ..about import usable_cpus
 from ..blur import estimated_blur_seconds
 from ..filters import ParallelGaussianFilter
 from ..kernels import KernelSpec, resolve_kernel
 from ..parallel import ParallelSettings, default_backend
 from ..parallel.shielded import CancelledError, Emit, run_shielded
+from ..pillow import PILLOW_MODES
 from .common import PROG, UserError, one_line, shown
 from .files import (
     SAVES,
@@ -59,6 +64,7 @@ class BlurJob:
     quality: int
     max_pixels: int
     refuse_palette: bool = False
+    pillow: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,12 +96,18 @@ def run_job(job: BlurJob, settings: ParallelSettings) -> JobDone:
     kernel = job.kernel
     if im.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
         kernel = kernel.transposed()
-    flt = ParallelGaussianFilter.from_kernel(kernel, settings)
+    flt = _filter_for(job, kernel, settings)
     t0 = time.perf_counter()
     try:
         pairs = zip(frames, targets, strict=True)
         outs = [to_mode(frame, target).filter(flt) for frame, target in pairs]
     except ValueError as e:
+        if job.pillow and "wrong mode" in str(e):
+            raise UserError(
+                f"{shown(job.src)}: --pillow blurs Pillow's modes only "
+                f"({', '.join(PILLOW_MODES)}), not {frames[0].mode!r}; leave out --pillow "
+                "for the exact blur, which takes every mode"
+            ) from None
         raise UserError(f"{shown(job.src)}: {one_line(e)}") from None
     except MemoryError:
         w, h = im.size
@@ -113,6 +125,18 @@ def run_job(job: BlurJob, settings: ParallelSettings) -> JobDone:
     except Exception as e:
         raise UserError(f"{shown(job.dst)}: cannot write {fmt} ({one_line(e)})") from None
     return JobDone(seconds, tuple(f"{shown(job.src)}: note: {n}" for n in notes))
+
+
+def _filter_for(job: BlurJob, kernel: KernelSpec, settings: ParallelSettings) -> Any:
+    """Return the exact Gaussian, or with ``--pillow`` Pillow's own (``pillow.GaussianBlur``)."""
+    if not job.pillow:
+        return ParallelGaussianFilter.from_kernel(kernel, settings)
+    return pillow.GaussianBlur(
+        (kernel.sigma_x, kernel.sigma_y),
+        n_jobs=settings.n_jobs,
+        backend=settings.backend,
+        progress=settings.progress,
+    )
 
 
 def _frames(im: Image.Image, job: BlurJob, fmt: str) -> list[Image.Image]:
@@ -283,7 +307,15 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
             continue
         seen[key] = src
         jobs.append(
-            BlurJob(src, dst, args.kernel, args.quality, args.max_pixels, args.refuse_palette)
+            BlurJob(
+                src,
+                dst,
+                args.kernel,
+                args.quality,
+                args.max_pixels,
+                args.refuse_palette,
+                args.pillow,
+            )
         )
     return jobs, errors
 
@@ -317,6 +349,10 @@ def blur_command(args: argparse.Namespace) -> int:
         raise UserError("give -o/--output FILE (one input) or --out-dir DIR")
     if args.quality < 1 or args.quality > 100:
         raise UserError(f"--quality must be from 1 to 100, got {args.quality}")
+    if args.pillow and args.size is not None:
+        raise UserError(
+            "--pillow takes no --size: Pillow's GaussianBlur sizes its boxes from the sigma"
+        )
     # validated once, here, into the values every job uses
     args.kernel = resolve_kernel(args.size, args.sigma, allow_zero=True)
     settings = ParallelSettings(args.jobs, args.backend)  # dask not installed: refused here
@@ -411,8 +447,22 @@ def _local_batch(
     """Run the batch on local workers (in a helper thread where SIGINT is blocked)."""
     backend = jl.make_backend(args.backend or default_backend())
     n_jobs = args.jobs if args.jobs else -1
-    # images as they finish where the backend can say so (multiprocessing cannot)
-    parallel = jl.make_parallel(n_jobs, backend, jl.supports_generator(backend))
+    streams = jl.supports_generator(backend)
+    parallel = jl.make_parallel(n_jobs, backend, streams)
+    if not streams:
+        # multiprocessing hands back a whole call's results at once and cannot
+        # be stopped mid-call: a few images per call, on one pool, so that an
+        # interrupt waits for a few images, not the whole batch
+        per_call = 2 * max(1, jl.effective_workers(backend, n_jobs))
+        with parallel:
+            for start in range(0, len(jobs), per_call):
+                if stop.is_set():
+                    raise CancelledError
+                chunk = jobs[start : start + per_call]
+                for result in parallel(joblib.delayed(_job_in_worker)(job) for job in chunk):
+                    emit(result)
+        return
+    # images as they finish
     results = parallel(joblib.delayed(_job_in_worker)(job) for job in jobs)
     try:
         for result in results:

@@ -1,4 +1,7 @@
-"""What every command shares: the program name, user errors, one-line messages."""
+"""What every command shares: the program name, user errors, one-line messages.
+
+Tests: test_cli_outputs.py (names), test_cli_messages.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``pil-parallel-blur demo``: a built-in test chart, blurred and compared with Pillow."""
+"""``pil-parallel-blur demo``: a built-in test chart, blurred and compared with Pillow.
+
+Tests: test_cli_demo.py.
+"""
 
 from __future__ import annotations
 

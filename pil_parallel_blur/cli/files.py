@@ -1,4 +1,7 @@
-"""Image files: finding them, opening them safely, saving them atomically."""
+"""Image files: finding them, opening them safely, saving them atomically.
+
+Tests: test_cli.py, test_cli_outputs.py, test_cli_messages.py.
+"""
 
 from __future__ import annotations
 

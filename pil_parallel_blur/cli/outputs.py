@@ -16,6 +16,8 @@ image written as WebP came out all white, as GIF one grey):
 * CMYK, YCbCr, LAB, HSV and RGBX into a format that cannot store them: RGB,
   with a note;
 * anything else (32-bit float outside TIFF, say): refused, before blurring.
+
+Tests: test_cli_outputs.py.
 """
 
 from __future__ import annotations

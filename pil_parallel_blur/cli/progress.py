@@ -1,4 +1,7 @@
-"""Progress bars on stderr (tqdm, from the ``cli`` extra), or nothing (and no message)."""
+"""Progress bars on stderr (tqdm, from the ``cli`` extra), or nothing (and no message).
+
+Tests: test_cli_signals.py (a real pty), test_cli_messages.py.
+"""
 
 from __future__ import annotations
 

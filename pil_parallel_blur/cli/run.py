@@ -1,4 +1,7 @@
-"""Running a command: parse, dispatch, and turn every error and signal into one line."""
+"""Running a command: parse, dispatch, and turn every error and signal into one line.
+
+Tests: test_cli_messages.py, test_cli_signals.py.
+"""
 
 from __future__ import annotations
 

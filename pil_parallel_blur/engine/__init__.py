@@ -32,6 +32,8 @@ count, the backend, BLAS (not used) or the SIMD width (every width performs the
 same IEEE operations per sample; the C code is compiled without fused
 multiply-adds). The NumPy fallback performs those same operations, so it gives
 the same bytes too.
+
+Tests: test_accuracy.py, test_determinism.py, test_spectral.py.
 """
 
 from __future__ import annotations
@@ -43,12 +45,20 @@ from types import ModuleType
 
 import numpy as np
 
-from .cost import direct_seconds, prefers_spectral, spectral_seconds
+from .boxes import NATIVE_BOX, BoxPass, BoxPlan, box_pass, plan_boxes
+from .cost import box_seconds, direct_seconds, prefers_spectral, spectral_seconds
 from .extremes import float_range, scale_in
 from .extremes import restore as restore_range
 from .fallback import correlate_tile_numpy
 from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile, plan_correlation, rows_read
-from .spectral import SpectralPass, SpectralPlan, columns_pass, plan_spectral, rows_pass
+from .spectral import (
+    SpectralPass,
+    SpectralPlan,
+    columns_pass,
+    plan_spectral,
+    rows_pass,
+    suits_spectral,
+)
 from .unsharp import unsharp_rows
 
 __all__ = [
@@ -67,6 +77,12 @@ __all__ = [
     "prefers_spectral",
     "unsharp_rows",
     "native_module",
+    "use_native",
+    "BoxPass",
+    "BoxPlan",
+    "plan_boxes",
+    "box_seconds",
+    "force_spectral",
     "float_range",
     "scale_in",
     "restore_range",
@@ -75,8 +91,9 @@ __all__ = [
 #: Environment variable that forces the NumPy engine (``numpy``) or asks for the native one.
 ENGINE_ENV = "PIL_PARALLEL_BLUR_ENGINE"
 
-#: What workers compute tile by tile: a direct plan, or one pass of a spectral plan.
-Step = CorrelationPlan | SpectralPass
+#: What workers compute tile by tile: a direct plan, one pass of a spectral
+#: plan, or one stage of Pillow's box passes.
+Step = CorrelationPlan | SpectralPass | BoxPass
 
 
 def _load_native() -> ModuleType | None:
@@ -108,11 +125,40 @@ def _load_native() -> ModuleType | None:
 
 
 _NATIVE = _load_native()
+#: The compiled box passes of the Pillow-identical family (``None``: the NumPy twin).
+_NATIVE_BOX = None if os.environ.get(ENGINE_ENV, "").strip().lower() == "numpy" else NATIVE_BOX
 
 
 def native_module() -> ModuleType | None:
     """Return the compiled kernel module in use, or ``None`` when the NumPy engine is."""
     return _NATIVE
+
+
+EngineState = tuple[ModuleType | None, ModuleType | None]
+
+
+def use_native(state: EngineState | None) -> EngineState:
+    """Set the compiled modules in use (``None``: the NumPy engine); return those before.
+
+    For ``testing.numpy_engine``: both engines give the same bytes, so tests
+    run each property on both in one process. ``state`` is what an earlier
+    call returned, to put it back.
+    """
+    global _NATIVE, _NATIVE_BOX
+    before = (_NATIVE, _NATIVE_BOX)
+    _NATIVE, _NATIVE_BOX = (None, None) if state is None else state
+    return before
+
+
+class _ForcedSpectral:
+    """How many ``testing.spectral_always`` blocks are open."""
+
+    depth = 0
+
+
+def force_spectral(on: bool) -> None:
+    """Send every plan the FFT can take through it (``on``), or undo one such call."""
+    _ForcedSpectral.depth += 1 if on else -1
 
 
 def correlate_tile(
@@ -180,7 +226,8 @@ def spectral_plan_for(plan: CorrelationPlan, image: np.ndarray) -> SpectralPlan 
     for float images, every sample is finite: a NaN or an infinity spreads over
     its whole line in a transform, but only over the kernel's reach directly.
     """
-    if not prefers_spectral(plan):
+    forced = _ForcedSpectral.depth > 0 and suits_spectral(plan)
+    if not (forced or prefers_spectral(plan)):
         return None
     if plan.out_dtype.kind == "f" and not np.isfinite(image).all():
         return None
@@ -190,7 +237,7 @@ def spectral_plan_for(plan: CorrelationPlan, image: np.ndarray) -> SpectralPlan 
 def compute_tile(
     src: np.ndarray, src0: int, dst: np.ndarray, dst0: int, tile: Tile, step: Step
 ) -> None:
-    """Compute ``tile`` of ``step``: ``correlate_tile`` for a plan, else the spectral pass.
+    """Compute ``tile`` of ``step``: ``correlate_tile`` for a plan, or a spectral or box pass.
 
     ``src0``/``dst0`` are the first image row ``src``/``dst`` hold, or for
     the spectral columns pass the first image column.
@@ -198,5 +245,7 @@ def compute_tile(
     if isinstance(step, SpectralPass):
         compute = columns_pass if step.columns else rows_pass
         compute(src, src0, dst, dst0, tile, step.spectral, _NATIVE)
+    elif isinstance(step, BoxPass):
+        box_pass(src, src0, dst, dst0, tile, step, _NATIVE_BOX)
     else:
         correlate_tile(src, src0, dst, dst0, tile, step)

@@ -3,14 +3,20 @@
 Measured with the native engine on the development machine (2 vCPUs, AVX2;
 docs/benchmarks.md). Only ratios matter for the choice; the absolute figures
 also decide when an image is too small for workers.
+
+Tests: test_spectral.py, test_engine_extremes.py.
 """
 
 from __future__ import annotations
 
+from .boxes import BoxPlan
 from .plan import CorrelationPlan
 from .spectral import fast_length, suits_spectral
 
-__all__ = ["direct_seconds", "spectral_seconds", "prefers_spectral"]
+__all__ = ["direct_seconds", "spectral_seconds", "prefers_spectral", "box_seconds"]
+
+#: Pillow's box passes: ns per sample and pass (running sums; any radius).
+BOX_NS = 1.5
 
 #: Direct passes in float32: ``DIRECT_NS + DIRECT_NS_PER_TAP·r`` ns per output
 #: sample for a kernel of mean radius ``r`` (both passes, symmetric taps folded).
@@ -56,3 +62,9 @@ def prefers_spectral(plan: CorrelationPlan) -> bool:
     so the method, like the bytes, is the same for every backend and ``n_jobs``.
     """
     return suits_spectral(plan) and spectral_seconds(plan) < direct_seconds(plan)
+
+
+def box_seconds(plan: BoxPlan) -> float:
+    """Seconds of a box plan's passes: the same for every radius."""
+    samples = plan.height * plan.width * plan.channels
+    return samples * sum(stage.passes for stage in plan.stages) * BOX_NS * 1e-9

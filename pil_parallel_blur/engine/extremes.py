@@ -9,6 +9,8 @@ exponents change; samples under ~1e-290 of the largest lose bits to subnormals,
 far inside the float accuracy bound). A kernel with no negative weight and no
 offset averages, so its exact result lies within the image's own range; float
 results are clipped to that range, so a flat image comes back unchanged.
+
+Tests: test_engine_extremes.py.
 """
 
 from __future__ import annotations

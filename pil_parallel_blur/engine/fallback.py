@@ -4,6 +4,8 @@ Used when the compiled extension is missing, or on request
 (``PIL_PARALLEL_BLUR_ENGINE=numpy``). Each output sample gets the same IEEE
 operations in the same order as in the native kernel, so both engines give
 the same bytes; no BLAS call is made, so neither depends on its threading.
+
+Tests: test_accuracy.py and test_determinism.py (both engines).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The last step of every engine: offset, rounding and clipping into the output type."""
+"""The last step of every engine: offset, rounding and clipping into the output type.
+
+Tests: test_fidelity.py, test_engine_extremes.py.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ A plan is made once per call from the image's shape and dtype and the kernel's
 separable terms, never from the workers or the tiles; every tile of output is
 then computed from it alone, so the result cannot depend on how the output was
 cut.
+
+Tests: test_accuracy.py, test_fidelity.py.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ real (symmetric taps), so its product is one IEEE multiply per component,
 and everything else is copying. So the bytes do not depend on how the
 columns and rows are shared out, on the backend or on the engine (native or
 NumPy: both use this path for the same plans).
+
+Tests: test_spectral.py.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
-"""Unsharp masking's combination step: Pillow's threshold and percent rule, exactly."""
+"""Unsharp masking's combination step: Pillow's threshold and percent rule, exactly.
+
+Tests: test_fidelity.py.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["unsharp_rows"]
+__all__ = ["unsharp_rows", "pillow_unsharp_rows"]
 
 
 def unsharp_rows(
@@ -18,9 +21,10 @@ def unsharp_rows(
 ) -> None:
     """Unsharp-mask rows ``[start, stop)``: Pillow's threshold and percent rule, exactly.
 
-    Where ``|image − blurred| >= threshold``: ``image + (image − blurred)·percent/100``,
-    rounded half to even and clipped for integer types (computed in integers:
-    ``(100·image + diff·percent) / 100``, so every tie is a true tie); elsewhere
+    Where ``|image − blurred| > threshold`` (strictly, as Pillow):
+    ``image + (image − blurred)·percent/100``, rounded half to even and clipped
+    for integer types (computed in integers: ``(100·image + diff·percent) /
+    100``, so every tie is a true tie); elsewhere
     the image sample unchanged. All three arrays share shape and dtype.
     """
     a = image[start:stop]
@@ -36,4 +40,28 @@ def unsharp_rows(
         wide = a.astype(np.float64)
         diff = wide - blurred[start:stop]
         sharp = wide + diff * percent / 100
-    out[start:stop] = np.where(np.abs(diff) >= threshold, sharp, a)
+    out[start:stop] = np.where(np.abs(diff) > threshold, sharp, a)
+
+
+def pillow_unsharp_rows(
+    image: np.ndarray,
+    blurred: np.ndarray,
+    out: np.ndarray,
+    start: int,
+    stop: int,
+    percent: int,
+    threshold: int,
+) -> None:
+    """Pillow's own combination (``UnsharpMask.c``) on uint8 rows ``[start, stop)``.
+
+    ``diff = image − blurred`` in C ints; where ``|diff| > threshold``,
+    ``clip8(image + diff·percent / 100)`` with C's product (32-bit, wrapping)
+    and C's division (toward zero); elsewhere the image's own value.
+    """
+    a = image[start:stop].astype(np.int32)
+    diff = a - blurred[start:stop].astype(np.int32)
+    with np.errstate(over="ignore"):
+        product = diff * np.int32(percent)  # wraps as C's int does
+    step = np.abs(product) // 100 * np.sign(product)  # C's division: toward zero
+    sharp = np.clip(a.astype(np.int64) + step, 0, 255)
+    out[start:stop] = np.where(np.abs(diff) > threshold, sharp, a)

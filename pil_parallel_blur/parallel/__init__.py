@@ -17,6 +17,8 @@ only in where each stage's input comes from and where its output goes:
 
 A direct tile is a band of rows, or a part of one when a row is so long that
 its buffers would not stay in cache or there are fewer rows than workers.
+
+Tests: test_parallel_engine.py, test_parallel_faults.py, test_dask.py.
 """
 
 from __future__ import annotations
@@ -31,11 +33,14 @@ import numpy as np
 
 from .. import joblib_adapter as jl
 from ..engine import (
+    BoxPass,
+    BoxPlan,
     CorrelationPlan,
     SpectralPass,
     SpectralPlan,
     Step,
     Tile,
+    box_seconds,
     compute_tile,
     direct_seconds,
     prefers_spectral,
@@ -62,6 +67,7 @@ __all__ = [
     "Task",
     "Workers",
     "run_plan",
+    "run_boxes",
     "cut_tiles",
     "estimated_seconds",
     "default_backend",
@@ -232,6 +238,11 @@ class _Stage(NamedTuple):
         """The spectral columns pass: its tiles are whole columns, of a ``(H, C, W)`` array."""
         return isinstance(self.step, SpectralPass) and self.step.columns
 
+    @property
+    def down_columns(self) -> bool:
+        """A vertical box stage: its tiles are whole columns of an ``(H, W, C)`` array."""
+        return isinstance(self.step, BoxPass) and self.step.vertical
+
 
 def _stages(plan: CorrelationPlan, spectral: SpectralPlan | None, workers: int) -> list[_Stage]:
     """Return the stages of ``plan``: direct tiles, or the two passes of ``spectral``."""
@@ -244,6 +255,20 @@ def _stages(plan: CorrelationPlan, spectral: SpectralPlan | None, workers: int) 
         _Stage(spectral.columns, columns, spectral.mid_dtype, spectral.mid_shape),
         _Stage(spectral.rows, rows, plan.out_dtype, plan.out_shape),
     ]
+
+
+def _box_stages(plan: BoxPlan, workers: int) -> list[_Stage]:
+    """Return a box plan's stages: bands of whole rows, then strips of whole columns."""
+    n = workers * BANDS_PER_WORKER if workers > 1 else 1
+    shape = (plan.height, plan.width, plan.channels)
+    stages = []
+    for step in plan.stages:
+        if step.vertical:
+            tiles = [Tile(0, plan.height, a, b) for a, b in _cuts(plan.width, n)]
+        else:
+            tiles = [Tile(a, b, 0, plan.width) for a, b in _cuts(plan.height, n)]
+        stages.append(_Stage(step, tiles, np.dtype(np.uint8), shape))
+    return stages
 
 
 def _compute(
@@ -283,7 +308,6 @@ def _compute(
 
 def _in_memory(
     image: np.ndarray,
-    plan: CorrelationPlan,
     runner: Runner | None,
     stages: list[_Stage],
     progress: Progress | None,
@@ -309,7 +333,6 @@ def _tile_from_files(src_path: str, dst_path: str, tile: Tile, step: Step) -> No
 
 def _on_files(
     image: np.ndarray,
-    plan: CorrelationPlan,
     runner: Runner,
     stages: list[_Stage],
     root: str,
@@ -359,7 +382,6 @@ def _on_files(
 
 def _remote(
     image: np.ndarray,
-    plan: CorrelationPlan,
     runner: Runner,
     stages: list[_Stage],
     progress: Progress | None,
@@ -369,12 +391,13 @@ def _remote(
 
     def tasks(stage: _Stage, i: int) -> Iterator[Task]:
         src = arrays[i]
+        height = src.shape[0]
         for tile in stage.tiles:
-            if stage.by_columns:
+            if stage.by_columns or stage.down_columns:
                 part, first = src[:, tile.left : tile.right], tile.left
             else:
                 reach = stage.step.r_y if isinstance(stage.step, CorrelationPlan) else 0
-                first, last = max(tile.top - reach, 0), min(tile.bottom + reach, plan.height)
+                first, last = max(tile.top - reach, 0), min(tile.bottom + reach, height)
                 part = src[first:last]
             yield (_shipped_tile, (np.ascontiguousarray(part), first, tile, stage))
 
@@ -382,6 +405,8 @@ def _remote(
         tile, values = cast(tuple[Tile, np.ndarray], result)
         if stages[i].by_columns:
             arrays[i + 1][:, :, tile.left : tile.right] = values
+        elif stages[i].down_columns:
+            arrays[i + 1][:, tile.left : tile.right] = values
         else:
             arrays[i + 1][tile.top : tile.bottom, tile.left : tile.right] = values
 
@@ -398,6 +423,10 @@ def _shipped_tile(
         out = np.empty((height, channels, tile.right - tile.left), stage.dst_dtype)
         compute_tile(part, first, out, tile.left, tile, stage.step)
         return tile, out
+    if stage.down_columns:  # the part is these columns alone
+        out = np.empty_like(part)
+        compute_tile(part, 0, out, 0, Tile(0, part.shape[0], 0, part.shape[1]), stage.step)
+        return tile, out
     out = np.empty((tile.bottom - tile.top, *stage.dst_shape[1:]), stage.dst_dtype)
     compute_tile(part, first, out, tile.top, tile, stage.step)
     return tile, out[:, tile.left : tile.right]
@@ -410,18 +439,35 @@ def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.n
     ``progress``, if given, is called in the caller's thread as
     ``progress(tiles_done, tiles)``.
     """
+    spectral = spectral_plan_for(plan, image)
+    seconds = direct_seconds(plan) if spectral is None else spectral_seconds(plan)
+    return _run(image, lambda n: _stages(plan, spectral, n), seconds, workers)
+
+
+def run_boxes(image: np.ndarray, plan: BoxPlan, workers: Workers) -> np.ndarray:
+    """Compute Pillow's box passes of ``plan`` on an ``(H, W, C)`` uint8 ``image``."""
+    if not plan.stages:
+        return image.copy()
+    return _run(image, lambda n: _box_stages(plan, n), box_seconds(plan), workers)
+
+
+def _run(
+    image: np.ndarray,
+    stages_for: Callable[[int], list[_Stage]],
+    seconds: float,
+    workers: Workers,
+) -> np.ndarray:
+    """Run the stages cut for the workers (in-process when they would not pay)."""
     settings = workers.settings
     progress = settings.progress
     smallest = MIN_PARALLEL_SECONDS
     if workers.our_threads:
         smallest = min(smallest, MIN_THREADS_SECONDS)
-    spectral = spectral_plan_for(plan, image)
-    seconds = direct_seconds(plan) if spectral is None else spectral_seconds(plan)
     if workers.count <= 1 or (seconds < smallest and not workers_forced):
-        return _in_memory(image, plan, None, _stages(plan, spectral, 1), progress)
-    stages = _stages(plan, spectral, workers.count)
+        return _in_memory(image, None, stages_for(1), progress)
+    stages = stages_for(workers.count)
     if workers.our_threads:
-        return _in_memory(image, plan, thread_runner(workers.count), stages, progress)
+        return _in_memory(image, thread_runner(workers.count), stages, progress)
     # tiles as they finish where the backend can say so (multiprocessing cannot)
     streams = jl.supports_generator(workers.backend)
 
@@ -429,9 +475,9 @@ def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.n
         return joblib_runner(jl.make_parallel(workers.n_jobs, workers.backend, streams))
 
     if workers.kind == "threads":
-        return _in_memory(image, plan, runner(), stages, progress)
+        return _in_memory(image, runner(), stages, progress)
     if workers.kind == "remote":
-        return _remote(image, plan, runner(), stages, progress)
+        return _remote(image, runner(), stages, progress)
     root = temp_root(settings.temp_folder, image.nbytes * 2)
 
     def on_processes(emit: Emit, stop: threading.Event) -> np.ndarray:
@@ -441,13 +487,13 @@ def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.n
         report = None if progress is None else (lambda done, total: emit((done, total)))
         with PROCESS_CALLS.lock:
             try:
-                return _on_files(image, plan, runner(), stages, root, report, stop)
+                return _on_files(image, runner(), stages, root, report, stop)
             except jl.BROKEN_POOL:
                 # a worker that died while idle (killed, out of memory) breaks the
                 # shared executor for the next call that uses it; joblib replaces a
                 # broken executor when asked again: try once more (a tile that
                 # kills its worker fails again, and that is raised)
-                return _on_files(image, plan, runner(), stages, root, report, stop)
+                return _on_files(image, runner(), stages, root, report, stop)
 
     def on_event(event: object) -> None:
         assert progress is not None

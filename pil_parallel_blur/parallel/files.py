@@ -12,6 +12,8 @@ dies. The sweep removes a folder only when it can take that lock itself, so
 a live call in another PID namespace (a container sharing the temp root),
 whose process id means nothing here, is never swept. Where ``flock`` does not
 exist, the process id in the folder's name is asked instead.
+
+Tests: test_parallel_lifecycle.py, test_parallel_faults.py, test_parallel_interrupts.py.
 """
 
 from __future__ import annotations

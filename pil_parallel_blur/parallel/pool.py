@@ -6,6 +6,8 @@ results as they finish, in any order. joblib decides the backend and
 ``BAND_POOL``, one bounded pool of threads for the whole process (joblib's own
 result loop sleeps in 10 ms steps, most of a small blur); every other backend
 runs them through ``joblib.Parallel``.
+
+Tests: test_parallel_lifecycle.py, test_parallel_engine.py.
 """
 
 from __future__ import annotations

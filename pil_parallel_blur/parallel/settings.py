@@ -5,6 +5,8 @@ API, the CLI) and passed down as it is; nothing below re-validates it. The
 four options are documented once, in ``PARALLEL_PARAMETERS``, and that text is
 put into each public docstring by ``fill_parallel_doc``, so that the
 signatures' docs cannot drift apart.
+
+Tests: test_errors.py, test_parallel_engine.py.
 """
 
 from __future__ import annotations

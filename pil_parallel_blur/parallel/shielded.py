@@ -12,6 +12,8 @@ On an interrupt (or any exception) in the caller's thread, the helper is told
 to stop at its next event, and the caller waits for it to finish its clean-up
 (pools shut down, files removed) before the interrupt goes on; further
 interrupts during that wait are held back, then raised.
+
+Tests: test_parallel_interrupts.py, test_cli_signals.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 6: properties, faults, concurrency, security and a soak."""
+"""The parallel paths under faults: properties, interrupts, dying workers, full disks, a soak."""
 
 import errno
 import os
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel
+from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel, testing
 from pil_parallel_blur.engine import plan_correlation
 from pil_parallel_blur.kernels import resolve_kernel
 
@@ -63,8 +63,7 @@ def test_properties(mode, h, w, sigma, size, n_jobs, backend, data):
     im = _array_for(mode, h, w, data)
     a = np.asarray(im)
     spec = resolve_kernel(size, sigma, allow_zero=True)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+    with testing.parallel_always():
         out = im.filter(ParallelGaussianFilter(sigma, size=size, n_jobs=n_jobs, backend=backend))
     serial = im.filter(ParallelGaussianFilter(sigma, size=size, n_jobs=1))
     assert out.tobytes() == serial.tobytes()  # never depends on n_jobs or backend
@@ -137,8 +136,8 @@ def test_real_write_failure_of_the_dump(tmp_path):
         "import resource, signal, sys, numpy as np\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))\n"
-        "from pil_parallel_blur import gaussian_blur, parallel\n"
-        "parallel.MIN_PARALLEL_SECONDS = 0\n"
+        "from pil_parallel_blur import gaussian_blur, parallel, testing\n"
+        "_forced = testing.parallel_always(); _forced.__enter__()\n"
         "try:\n"
         "    gaussian_blur(np.zeros((1000, 1000, 3), np.uint8), 2, n_jobs=2, backend='loky',\n"
         "                  temp_folder=sys.argv[1])\n"
@@ -185,8 +184,7 @@ def test_temp_folder_that_disappears(tmp_path):
 
 
 # --------------------------------------------------------------- concurrency
-def test_many_threads_filtering_at_once(monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+def test_many_threads_filtering_at_once(monkeypatch, parallel_always):
     images = [Image.fromarray(photo_like(150 + 7 * i, 90, seed=i)) for i in range(8)]
     cases = [
         (
@@ -222,8 +220,8 @@ def test_many_threads_filtering_at_once(monkeypatch):
 def test_two_processes_share_a_temp_root(tmp_path):
     code = (
         "import sys, numpy as np\n"
-        "from pil_parallel_blur import gaussian_blur, parallel\n"
-        "parallel.MIN_PARALLEL_SECONDS = 0\n"
+        "from pil_parallel_blur import gaussian_blur, parallel, testing\n"
+        "_forced = testing.parallel_always(); _forced.__enter__()\n"
         "a = np.random.default_rng(int(sys.argv[1])).integers(0, 255, (400, 300, 3), np.uint8)\n"
         "ref = gaussian_blur(a, 2, n_jobs=1)\n"
         "for _ in range(10):\n"
@@ -289,10 +287,9 @@ def _rss() -> int:
 
 @pytest.mark.soak
 @pytest.mark.parametrize("backend", ["threading", "loky"])
-def test_soak_back_to_back(tmp_path, monkeypatch, backend):
+def test_soak_back_to_back(tmp_path, monkeypatch, backend, parallel_always):
     """PIL_BLUR_SOAK images back to back (CI: a small count; -m soak with more by hand)."""
     count = int(os.environ.get("PIL_BLUR_SOAK", "40"))
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     images = [Image.fromarray(photo_like(300, 200, seed=i)) for i in range(4)]
     f = ParallelGaussianFilter(2, n_jobs=2, backend=backend, temp_folder=str(tmp_path))
     for im in images:  # warm the pool and the allocator

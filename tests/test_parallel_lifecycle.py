@@ -1,4 +1,4 @@
-"""Fork, the one thread pool, interpreter exit, private results, orphaned dumps, concurrency."""
+"""The workers' life: fork, the one thread pool, interpreter exit, private results, dumps."""
 
 import os
 import pickle
@@ -15,7 +15,7 @@ import threadpoolctl
 from conftest import photo_like
 from PIL import Image
 
-from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel
+from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = photo_like(400, 300, seed=3)
@@ -36,8 +36,8 @@ def test_a_blur_in_a_forked_child_after_the_pool_was_used():
     done = _python(
         """
         import os, numpy as np
-        from pil_parallel_blur import gaussian_blur, parallel
-        parallel.MIN_PARALLEL_SECONDS = 0
+        from pil_parallel_blur import gaussian_blur, parallel, testing
+        _forced = testing.parallel_always(); _forced.__enter__()
         a = np.random.default_rng(0).integers(0, 256, (300, 200, 3), dtype=np.uint8)
         want = gaussian_blur(a, sigma=2, n_jobs=2, backend="threading")
         pid = os.fork()
@@ -53,8 +53,7 @@ def test_a_blur_in_a_forked_child_after_the_pool_was_used():
     assert "child 0" in done.stdout
 
 
-def test_one_bounded_pool_whatever_the_n_jobs(monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+def test_one_bounded_pool_whatever_the_n_jobs(monkeypatch, parallel_always):
     before = threading.active_count()
     for n in range(2, 9):
         gaussian_blur(IMAGE, sigma=2, n_jobs=n, backend="threading")
@@ -67,12 +66,12 @@ def test_a_thread_that_outlives_main_still_blurs():
     done = _python(
         """
         import threading, time, numpy as np
-        from pil_parallel_blur import gaussian_blur, parallel
-        parallel.MIN_PARALLEL_SECONDS = 0
+        from pil_parallel_blur import gaussian_blur, parallel, testing
+        _forced = testing.parallel_always(); _forced.__enter__()
         a = np.random.default_rng(0).integers(0, 256, (600, 400, 3), dtype=np.uint8)
         want = gaussian_blur(a, sigma=3, n_jobs=1)
         def late():
-            time.sleep(0.3)  # main has returned by now
+            threading.main_thread().join()  # main has returned: the interpreter is ending
             for _ in range(3):
                 out = gaussian_blur(a, sigma=3, n_jobs=2, backend="threading")
                 assert (out == want).all()
@@ -86,8 +85,7 @@ def test_a_thread_that_outlives_main_still_blurs():
 
 
 @pytest.mark.parametrize("backend", ["loky", "multiprocessing"])
-def test_process_results_are_private_arrays(tmp_path, monkeypatch, backend):
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+def test_process_results_are_private_arrays(tmp_path, monkeypatch, backend, parallel_always):
     out = gaussian_blur(IMAGE, sigma=2, n_jobs=2, backend=backend, temp_folder=str(tmp_path))
     owner = out
     while owner.base is not None:  # nothing underneath is a mapping of a file
@@ -98,8 +96,7 @@ def test_process_results_are_private_arrays(tmp_path, monkeypatch, backend):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_folders_of_dead_processes_are_swept(tmp_path, monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+def test_folders_of_dead_processes_are_swept(tmp_path, monkeypatch, parallel_always):
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     ).stdout.strip()
@@ -116,12 +113,13 @@ def test_folders_of_dead_processes_are_swept(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("signame", ["SIGKILL", "SIGTERM"])
-def test_a_killed_parent_leaves_a_dump_the_next_call_removes(tmp_path, monkeypatch, signame):
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
+def test_a_killed_parent_leaves_a_dump_the_next_call_removes(
+    tmp_path, monkeypatch, signame, parallel_always
+):
     code = """
         import numpy as np
-        from pil_parallel_blur import gaussian_blur, parallel
-        parallel.MIN_PARALLEL_SECONDS = 0
+        from pil_parallel_blur import gaussian_blur, parallel, testing
+        _forced = testing.parallel_always(); _forced.__enter__()
         def stop_here(*args, **kwargs):
             print("dumped", flush=True)
             import os, signal
@@ -140,14 +138,16 @@ def test_a_killed_parent_leaves_a_dump_the_next_call_removes(tmp_path, monkeypat
 def test_interpreter_exit_with_a_blur_in_flight_leaves_no_dump(tmp_path):
     code = """
         import threading, numpy as np
-        from pil_parallel_blur import gaussian_blur, parallel
-        parallel.MIN_PARALLEL_SECONDS = 0
+        from pil_parallel_blur import gaussian_blur, parallel, testing
+        _forced = testing.parallel_always(); _forced.__enter__()
         a = np.random.default_rng(0).integers(0, 256, (2000, 1500, 3), dtype=np.uint8)
+        in_flight = threading.Event()
         def work():
             while True:
-                gaussian_blur(a, sigma=6, n_jobs=2, backend="loky", temp_folder={root!r})
+                gaussian_blur(a, sigma=6, n_jobs=2, backend="loky", temp_folder={root!r},
+                              progress=lambda done, total: in_flight.set())
         threading.Thread(target=work, daemon=True).start()
-        import time; time.sleep(2.5)
+        assert in_flight.wait(120)  # a call has its dump and workers: exit now
         """
     done = _python(code.format(root=str(tmp_path)), timeout=120)
     assert done.returncode == 0, done.stderr
@@ -230,8 +230,8 @@ def test_concurrent_loky_calls_with_different_n_jobs_complete():
     done = _python(
         """
         import threading, numpy as np
-        from pil_parallel_blur import gaussian_blur, parallel
-        parallel.MIN_PARALLEL_SECONDS = 0
+        from pil_parallel_blur import gaussian_blur, parallel, testing
+        _forced = testing.parallel_always(); _forced.__enter__()
         a = np.random.default_rng(0).integers(0, 256, (500, 300, 3), dtype=np.uint8)
         want = gaussian_blur(a, sigma=2, n_jobs=1).tobytes()
         bad = []
@@ -250,7 +250,7 @@ def test_concurrent_loky_calls_with_different_n_jobs_complete():
     assert "done []" in done.stdout
 
 
-def test_a_loky_worker_killed_while_idle_does_not_fail_the_next_call(monkeypatch):
+def test_a_loky_worker_killed_while_idle_does_not_fail_the_next_call(parallel_always):
     import signal
 
     def loky_workers() -> list[int]:
@@ -268,7 +268,6 @@ def test_a_loky_worker_killed_while_idle_does_not_fail_the_next_call(monkeypatch
                 pids.append(int(entry.name))
         return pids
 
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_SECONDS", 0)
     want = gaussian_blur(IMAGE, sigma=2, n_jobs=1)
     for _ in range(4):
         gaussian_blur(IMAGE, sigma=2, n_jobs=2, backend="loky")
