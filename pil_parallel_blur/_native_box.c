@@ -349,6 +349,57 @@ static PyObject *box_lines(PyObject *self, PyObject *args, PyObject *kwargs)
     Py_RETURN_NONE;
 }
 
+/* Pillow's UnsharpMask.c combination over n samples: diff = in - blurred; where
+ * |diff| > threshold, clip8(in + diff * percent / 100) with C's int product and
+ * division (the product wraps as a 32-bit two's-complement int would: done in
+ * unsigned arithmetic, which is defined); elsewhere in. */
+static void unsharp_samples(const uint8_t *restrict in, const uint8_t *restrict blurred,
+                            uint8_t *restrict out, Py_ssize_t n, int32_t percent,
+                            int32_t threshold)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const int32_t diff = (int32_t)in[i] - (int32_t)blurred[i];
+        const int32_t size = diff < 0 ? -diff : diff;
+        const int32_t product = (int32_t)((uint32_t)diff * (uint32_t)percent);
+        const int32_t value = (int32_t)in[i] + product / 100;
+        const uint8_t sharp = (uint8_t)(value >= 255 ? 255 : (value <= 0 ? 0 : value));
+        out[i] = size > threshold ? sharp : in[i];
+    }
+}
+
+static PyObject *unsharp_lines(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"image", "blurred", "out", "percent", "threshold", NULL};
+    PyObject *objs[3];
+    int percent, threshold;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOii:unsharp_lines", keywords, &objs[0],
+                                     &objs[1], &objs[2], &percent, &threshold))
+        return NULL;
+    Py_buffer views[3];
+    int got = 0;
+    for (; got < 3; got++) {
+        const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (got == 2 ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(objs[got], &views[got], flags) < 0) break;
+    }
+    if (got == 3 && (views[0].len != views[1].len || views[0].len != views[2].len ||
+                     views[0].itemsize != 1 || views[1].itemsize != 1 ||
+                     views[2].itemsize != 1)) {
+        PyErr_SetString(PyExc_ValueError, "image, blurred and out must be uint8 of one size");
+        got = -got;
+    }
+    if (got == 3) {
+        Py_BEGIN_ALLOW_THREADS;
+        unsharp_samples(views[0].buf, views[1].buf, views[2].buf, views[0].len, percent,
+                        threshold);
+        Py_END_ALLOW_THREADS;
+    }
+    const int release = got < 0 ? -got : got;
+    for (int i = 0; i < release; i++) PyBuffer_Release(&views[i]);
+    if (got != 3) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *simd_level(PyObject *self, PyObject *unused)
 {
     (void)unused;
@@ -378,6 +429,9 @@ static int box_exec(PyObject *module)
 
 static PyMethodDef box_methods[] = {
     {"simd_level", simd_level, METH_NOARGS, "The SIMD level the column passes run at."},
+    {"unsharp_lines", (PyCFunction)(void (*)(void))unsharp_lines, METH_VARARGS | METH_KEYWORDS,
+     "unsharp_lines(image, blurred, out, percent, threshold)\n--\n\nPillow's unsharp "
+     "combination over C-contiguous uint8 buffers of one size."},
     {"box_lines", (PyCFunction)(void (*)(void))box_lines, METH_VARARGS | METH_KEYWORDS,
      "box_lines(src, src0, dst, dst0, top, bottom, left, right, vertical, radius, ww, fw, "
      "passes)\n--\n\nPillow's box passes over one tile: whole rows, or whole columns."},

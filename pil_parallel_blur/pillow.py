@@ -32,9 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .engine import plan_boxes
+from .engine import pillow_unsharp, plan_boxes
 from .engine.boxes import gaussian_box_radius
-from .engine.unsharp import pillow_unsharp_rows
 from .filters import BandFilter
 from .parallel import ParallelSettings, Progress, Task, Workers, fill_parallel_doc, run_boxes
 from .pillow_adapter import array_to_core, core_to_array
@@ -85,7 +84,7 @@ def _unsharp(
     blurred = _gaussian(array, (radius, radius), workers)
     out = np.empty_like(array)
     tasks: list[Task] = [
-        (pillow_unsharp_rows, (array, blurred, out, a, a + _UNSHARP_ROWS, percent, threshold))
+        (pillow_unsharp, (array, blurred, out, a, a + _UNSHARP_ROWS, percent, threshold))
         for a in range(0, array.shape[0], _UNSHARP_ROWS)
     ]
     workers.run_small_tasks(tasks)

@@ -59,7 +59,7 @@ from .spectral import (
     rows_pass,
     suits_spectral,
 )
-from .unsharp import unsharp_rows
+from .unsharp import pillow_unsharp_rows, unsharp_rows
 
 __all__ = [
     "CorrelationPlan",
@@ -76,6 +76,7 @@ __all__ = [
     "spectral_seconds",
     "prefers_spectral",
     "unsharp_rows",
+    "pillow_unsharp",
     "native_module",
     "use_native",
     "BoxPass",
@@ -232,6 +233,19 @@ def spectral_plan_for(plan: CorrelationPlan, image: np.ndarray) -> SpectralPlan 
     if plan.out_dtype.kind == "f" and not np.isfinite(image).all():
         return None
     return plan_spectral(plan)
+
+
+def pillow_unsharp(
+    image: np.ndarray,
+    blurred: np.ndarray,
+    out: np.ndarray,
+    start: int,
+    stop: int,
+    percent: int,
+    threshold: int,
+) -> None:
+    """Pillow's unsharp combination on rows ``[start, stop)``, compiled where it is built."""
+    pillow_unsharp_rows(image, blurred, out, start, stop, percent, threshold, _NATIVE_BOX)
 
 
 def compute_tile(

@@ -5,6 +5,8 @@ Tests: test_fidelity.py.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
 __all__ = ["unsharp_rows", "pillow_unsharp_rows"]
@@ -51,13 +53,21 @@ def pillow_unsharp_rows(
     stop: int,
     percent: int,
     threshold: int,
+    native: ModuleType | None = None,
 ) -> None:
     """Pillow's own combination (``UnsharpMask.c``) on uint8 rows ``[start, stop)``.
+
+    With ``native`` (the compiled box module) the same integer arithmetic in C.
 
     ``diff = image − blurred`` in C ints; where ``|diff| > threshold``,
     ``clip8(image + diff·percent / 100)`` with C's product (32-bit, wrapping)
     and C's division (toward zero); elsewhere the image's own value.
     """
+    if native is not None:
+        native.unsharp_lines(
+            image[start:stop], blurred[start:stop], out[start:stop], percent, threshold
+        )
+        return
     a = image[start:stop].astype(np.int32)
     diff = a - blurred[start:stop].astype(np.int32)
     with np.errstate(over="ignore"):
