@@ -609,6 +609,17 @@ def plot(res: dict) -> None:
         plt.close(fig)
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -653,7 +664,7 @@ def main() -> None:
         "quick": args.quick,
         "reps": reps,
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
+        "machine": f"{_cpu_model()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, Pillow {PIL.__version__}, "
         f"NumPy {np.__version__}, OpenCV {cv2.__version__}, SciPy {scipy.__version__}, "
         f"pil-parallel-blur {pil_parallel_blur.__version__} "
