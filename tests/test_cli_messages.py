@@ -227,3 +227,25 @@ def test_a_sigma_too_large_is_one_line(tmp_path):
     assert done.returncode == 2
     (line,) = _lines(done.stderr)
     assert "sigma must be at most" in line
+
+
+def test_max_pixels_is_scoped_to_the_run(tmp_path):
+    from pil_parallel_blur import cli
+
+    Image.fromarray(photo_like(20, 20)).save(tmp_path / "a.png")
+    saved = Image.MAX_IMAGE_PIXELS
+    assert (
+        cli.main(
+            [
+                "blur",
+                str(tmp_path / "a.png"),
+                "-o",
+                str(tmp_path / "b.png"),
+                "--max-pixels",
+                "0",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert saved == Image.MAX_IMAGE_PIXELS

@@ -243,3 +243,34 @@ def test_one_rule_for_non_negative_numbers_everywhere(make, name):
         make(-1)
     with pytest.raises(TypeError, match=rf"^{name} must be a finite real number"):
         make(True)
+
+
+def test_masked_arrays_are_refused_with_what_to_do():
+    masked = np.ma.masked_array(np.zeros((5, 5), np.uint8), mask=np.eye(5, dtype=bool))
+    with pytest.raises(TypeError, match="masked.*filled"):
+        pb.gaussian_blur(masked, sigma=1)
+
+
+@pytest.mark.parametrize("call", ["gaussian_blur", "correlate"])
+def test_a_bad_progress_fails_at_once_naming_it(call):
+    import pil_parallel_blur as pb
+
+    args = (
+        (np.zeros((20, 20), np.uint8), 2)
+        if call == "gaussian_blur"
+        else (
+            np.zeros((20, 20), np.uint8),
+            [[1.0]],
+        )
+    )
+    with pytest.raises(TypeError, match="progress"):
+        getattr(pb, call)(*args, progress=5)
+
+
+def test_kernel_scale_overflows_are_named():
+    from pil_parallel_blur import ParallelKernelFilter
+
+    with pytest.raises(ValueError, match="scale=1e-310"):
+        ParallelKernelFilter([[1.0]], scale=1e-310)
+    with pytest.raises(ValueError, match="sum to more than a float"):
+        ParallelKernelFilter([[1e308, 1e308, 1e308]])

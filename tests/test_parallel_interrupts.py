@@ -122,12 +122,15 @@ def test_an_interrupt_leaves_no_worker_and_no_dump(tmp_path):
     """E11: Ctrl-C while the pool starts: the workers and the folder go with the call."""
     done = _python(
         f"""
-        import os, signal, multiprocessing.pool, numpy as np
+        import os, signal, threading, multiprocessing.pool, numpy as np
         from pil_parallel_blur import gaussian_blur, testing
         made = multiprocessing.pool.Pool.__init__
+        main = threading.main_thread().ident
         def interrupted(self, *args, **kwargs):
             made(self, *args, **kwargs)
-            os.kill(os.getpid(), signal.SIGINT)  # lands while the pool is fed
+            # lands while the pool is fed; sent to the main thread, where a
+            # terminal's Ctrl-C is handled (os.kill lets the kernel pick a thread)
+            signal.pthread_kill(main, signal.SIGINT)
         multiprocessing.pool.Pool.__init__ = interrupted
         a = np.zeros((400, 300, 3), np.uint8)
         root = {str(tmp_path)!r}

@@ -173,59 +173,6 @@ def test_concurrent_calls_keep_the_serial_bytes_and_blas_settings():
     assert after == before
 
 
-def test_masked_arrays_are_refused_with_what_to_do():
-    masked = np.ma.masked_array(np.zeros((5, 5), np.uint8), mask=np.eye(5, dtype=bool))
-    with pytest.raises(TypeError, match="masked.*filled"):
-        gaussian_blur(masked, sigma=1)
-
-
-@pytest.mark.parametrize("call", ["gaussian_blur", "correlate"])
-def test_a_bad_progress_fails_at_once_naming_it(call):
-    import pil_parallel_blur as pb
-
-    args = (
-        (np.zeros((20, 20), np.uint8), 2)
-        if call == "gaussian_blur"
-        else (
-            np.zeros((20, 20), np.uint8),
-            [[1.0]],
-        )
-    )
-    with pytest.raises(TypeError, match="progress"):
-        getattr(pb, call)(*args, progress=5)
-
-
-def test_kernel_scale_overflows_are_named():
-    from pil_parallel_blur import ParallelKernelFilter
-
-    with pytest.raises(ValueError, match="scale=1e-310"):
-        ParallelKernelFilter([[1.0]], scale=1e-310)
-    with pytest.raises(ValueError, match="sum to more than a float"):
-        ParallelKernelFilter([[1e308, 1e308, 1e308]])
-
-
-def test_max_pixels_is_scoped_to_the_run(tmp_path):
-    from pil_parallel_blur import cli
-
-    Image.fromarray(photo_like(20, 20)).save(tmp_path / "a.png")
-    saved = Image.MAX_IMAGE_PIXELS
-    assert (
-        cli.main(
-            [
-                "blur",
-                str(tmp_path / "a.png"),
-                "-o",
-                str(tmp_path / "b.png"),
-                "--max-pixels",
-                "0",
-                "-q",
-            ]
-        )
-        == 0
-    )
-    assert saved == Image.MAX_IMAGE_PIXELS
-
-
 def test_concurrent_loky_calls_with_different_n_jobs_complete():
     done = _python(
         """
