@@ -50,7 +50,7 @@ from PIL import Image, ImageFilter  # noqa: E402
 
 import pil_parallel_blur  # noqa: E402
 from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur  # noqa: E402
-from pil_parallel_blur.about import usable_cpus  # noqa: E402
+from pil_parallel_blur.about import cpu_model, usable_cpus  # noqa: E402
 from pil_parallel_blur.testimage import test_chart  # noqa: E402
 
 SETTINGS = {"a": (7, 2.0), "b": (49, 8.0), "c": (151, 25.0)}
@@ -609,17 +609,6 @@ def plot(res: dict) -> None:
         plt.close(fig)
 
 
-def _cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -650,7 +639,7 @@ def main() -> None:
     if args.scaling_only:
         a = make_image(*SIZES["24 MP"])
         out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": usable_cpus()}
-        out["machine"] = platform.processor() or platform.machine()
+        out["machine"] = cpu_model()
         out["info"] = pil_parallel_blur.info()
         out["scaling"] = scaling(a, reps)
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -664,7 +653,7 @@ def main() -> None:
         "quick": args.quick,
         "reps": reps,
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{_cpu_model()}, {os.cpu_count()} CPUs, "
+        "machine": f"{cpu_model()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, Pillow {PIL.__version__}, "
         f"NumPy {np.__version__}, OpenCV {cv2.__version__}, SciPy {scipy.__version__}, "
         f"pil-parallel-blur {pil_parallel_blur.__version__} "

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -27,20 +26,11 @@ from PIL import Image, ImageFilter
 
 import pil_parallel_blur
 from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, pillow
+from pil_parallel_blur.about import cpu_model
 from pil_parallel_blur.engine import boxes
 from pil_parallel_blur.testimage import test_chart
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> str:

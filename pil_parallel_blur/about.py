@@ -6,6 +6,7 @@ Tests: test_cli_usage.py (version and engine), test_doctests.py.
 from __future__ import annotations
 
 import os
+import platform
 
 import joblib
 
@@ -15,6 +16,18 @@ from .parallel import default_backend
 __all__ = ["__version__", "info"]
 
 __version__ = "0.2.0"
+
+
+def cpu_model() -> str:
+    """Return the CPU's model name (Linux ``/proc/cpuinfo``), else what ``platform`` says."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def usable_cpus() -> int:
@@ -36,14 +49,14 @@ def info() -> dict[str, object]:
         native engine chose at import, ``None`` for NumPy); ``simd_levels``
         (the levels this CPU runs); ``default_backend`` (joblib backend used
         when neither the call nor ``joblib.parallel_config`` names one);
-        ``cpus`` (usable CPUs) and ``joblib_cpus`` (what ``n_jobs=-1`` means to
-        joblib).
+        ``cpus`` (usable CPUs), ``joblib_cpus`` (what ``n_jobs=-1`` means to
+        joblib) and ``cpu`` (the CPU's model name), for benchmark reports.
 
     Examples
     --------
     >>> from pil_parallel_blur import info
     >>> sorted(info())[:4]
-    ['cpus', 'default_backend', 'engine', 'joblib_cpus']
+    ['cpu', 'cpus', 'default_backend', 'engine']
     """
     native = native_module()
     return {
@@ -55,4 +68,5 @@ def info() -> dict[str, object]:
         "default_backend": default_backend(),
         "cpus": usable_cpus(),
         "joblib_cpus": joblib.cpu_count(),
+        "cpu": cpu_model(),
     }

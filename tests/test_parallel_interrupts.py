@@ -123,6 +123,11 @@ def test_an_interrupt_leaves_no_worker_and_no_dump(tmp_path):
     done = _python(
         f"""
         import os, signal, threading, multiprocessing.pool, numpy as np
+        # Ctrl-C as a terminal's foreground job gets it, whatever this child
+        # inherited (a test runner started in the background ignores SIGINT)
+        print("inherited", signal.getsignal(signal.SIGINT))
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {{signal.SIGINT}})
         from pil_parallel_blur import gaussian_blur, testing
         made = multiprocessing.pool.Pool.__init__
         main = threading.main_thread().ident
