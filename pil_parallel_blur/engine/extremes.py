@@ -5,10 +5,11 @@ of taps adds two samples (``g·(a + b)``) and a transform adds a whole line, so
 from about 1e305 the spectral path returned NaN and from about 9e307 the direct
 one infinities. Images whose largest finite magnitude is past ``SAFE_MAGNITUDE``
 are scaled by a power of two before the passes and back after (exact: only the
-exponents change; samples under ~1e-290 of the largest lose bits to subnormals,
-far inside the float accuracy bound). A kernel with no negative weight and no
-offset averages, so its exact result lies within the image's own range; float
-results are clipped to that range, so a flat image comes back unchanged.
+exponents change; samples under about 2⁻⁹⁵⁸ lose bits to subnormals, far
+inside the float accuracy bound, which is relative to the largest magnitude).
+A kernel with no negative weight and no offset averages, so its exact result
+lies within the image's own range; float results are clipped to that range,
+so a flat image comes back unchanged.
 
 Tests: test_engine_extremes.py.
 """
