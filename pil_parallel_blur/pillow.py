@@ -379,13 +379,12 @@ def box_blur(
     numpy.ndarray
         The bytes Pillow gives, same shape.
     """
-    flt = BoxBlur(radius, n_jobs=n_jobs, backend=backend, temp_folder=temp_folder)
+    BoxBlur(radius)  # Pillow's checks of the radius, and its errors
     a = _check_array(array)
+    settings = ParallelSettings(n_jobs, backend, temp_folder, progress)
     if _is_zero(radius) or a.size == 0:
         return a.copy()
     x, y = _pair(radius)
-    settings = ParallelSettings(n_jobs, backend, temp_folder, progress)
-    del flt
     return _blur(a, x, y, 1, Workers(settings))
 
 
@@ -416,8 +415,7 @@ def unsharp_mask(
     numpy.ndarray
         The bytes Pillow gives, same shape.
     """
-    flt = UnsharpMask(radius, percent, threshold, n_jobs=n_jobs, backend=backend)
-    flt._check()
+    UnsharpMask(radius, percent, threshold)._check()  # Pillow's type and range errors
     a = _check_array(array)
     settings = ParallelSettings(n_jobs, backend, temp_folder, progress)
     if a.size == 0:
