@@ -88,22 +88,21 @@ typedef int (*ppb_band_fn)(const struct ppb_job *);
 /* ---- the spectral passes' copies (plain loops, no SIMD levels) ---- */
 #include "_native_lines.h"
 
+/* The levels, in the order of native_level_names (_native_cpu.h). */
 struct ppb_level {
-    const char *name;
     ppb_band_fn band_f, band_d;
 };
 
 static const struct ppb_level ppb_levels[] = {
-    {"baseline", band_f_baseline, band_d_baseline},
+    {band_f_baseline, band_d_baseline},
 #ifdef PPB_X86
-    {"avx2", band_f_avx2, band_d_avx2},
-    {"avx512", band_f_avx512, band_d_avx512},
+    {band_f_avx2, band_d_avx2},
+    {band_f_avx512, band_d_avx512},
 #endif
 };
 #define PPB_N_LEVELS ((int)(sizeof(ppb_levels) / sizeof(ppb_levels[0])))
 
 #include "_native_cpu.h"
-#define ppb_supported native_level_supported
 
 typedef struct {
     int level; /* index into ppb_levels, chosen at import */
@@ -412,7 +411,7 @@ done:
 static PyObject *ppb_simd_level(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     const ppb_state *state = PyModule_GetState(module);
-    return PyUnicode_FromString(ppb_levels[state->level].name);
+    return PyUnicode_FromString(native_level_names[state->level]);
 }
 
 static PyObject *ppb_simd_levels(PyObject *module, PyObject *Py_UNUSED(ignored))
@@ -421,8 +420,8 @@ static PyObject *ppb_simd_levels(PyObject *module, PyObject *Py_UNUSED(ignored))
     PyObject *list = PyList_New(0);
     if (list == NULL) return NULL;
     for (int i = 0; i < PPB_N_LEVELS; i++) {
-        if (!ppb_supported(i)) continue;
-        PyObject *name = PyUnicode_FromString(ppb_levels[i].name);
+        if (!native_level_supported(i)) continue;
+        PyObject *name = PyUnicode_FromString(native_level_names[i]);
         if (name == NULL || PyList_Append(list, name) < 0) {
             Py_XDECREF(name);
             Py_DECREF(list);
@@ -448,33 +447,8 @@ static PyMethodDef ppb_methods[] = {
 static int ppb_exec(PyObject *module)
 {
     ppb_state *state = PyModule_GetState(module);
-    int best = 0;
-#ifdef PPB_X86
-    __builtin_cpu_init();
-#endif
-    for (int i = 0; i < PPB_N_LEVELS; i++)
-        if (ppb_supported(i)) best = i;
-    const char *asked = getenv("PIL_PARALLEL_BLUR_SIMD");
-    if (asked != NULL && *asked != '\0') {
-        int found = -1;
-        for (int i = 0; i < PPB_N_LEVELS; i++)
-            if (strcmp(asked, ppb_levels[i].name) == 0) found = i;
-        if (found < 0 || !ppb_supported(found)) {
-            char names[64] = "";
-            for (int i = 0; i < PPB_N_LEVELS; i++)
-                if (ppb_supported(i)) {
-                    if (names[0]) strcat(names, ", ");
-                    strcat(names, ppb_levels[i].name);
-                }
-            PyErr_Format(PyExc_ValueError,
-                         "PIL_PARALLEL_BLUR_SIMD must name a SIMD level this CPU runs (%s), "
-                         "got '%s'", names, asked);
-            return -1;
-        }
-        best = found;
-    }
-    state->level = best;
-    return 0;
+    state->level = native_choose_level(PPB_N_LEVELS);
+    return state->level < 0 ? -1 : 0;
 }
 
 static PyModuleDef_Slot ppb_slots[] = {

@@ -221,22 +221,15 @@ BOX_COLUMNS_PASS(avx2, __attribute__((target("avx2"))))
 BOX_COLUMNS_PASS(avx512, __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2"))))
 #endif
 
-/* The SIMD levels, named as the exact engine names them (PIL_PARALLEL_BLUR_SIMD). */
-struct box_level {
-    const char *name;
-    box_columns_fn columns;
-};
-
-static const struct box_level box_levels[] = {
-    {"baseline", columns_pass_baseline},
+/* The SIMD levels, in the order of native_level_names (_native_cpu.h). */
+static const box_columns_fn box_levels[] = {
+    columns_pass_baseline,
 #ifdef BOX_X86
-    {"avx2", columns_pass_avx2},
-    {"avx512", columns_pass_avx512},
+    columns_pass_avx2,
+    columns_pass_avx512,
 #endif
 };
 #define BOX_N_LEVELS ((int)(sizeof(box_levels) / sizeof(box_levels[0])))
-
-#define box_supported native_level_supported
 
 typedef struct {
     int level; /* index into box_levels, chosen when the module loads */
@@ -324,7 +317,7 @@ static PyObject *box_lines(PyObject *self, PyObject *args, PyObject *kwargs)
     uint8_t *out = (uint8_t *)dst.buf + (top - dst0) * row_bytes;
     const Py_ssize_t rows = bottom - top;
     const box_state *state = PyModule_GetState(self);
-    const box_columns_fn pass = box_levels[state->level].columns;
+    const box_columns_fn pass = box_levels[state->level];
     if (rows > 0 && right > left) {
         Py_BEGIN_ALLOW_THREADS;
         if (!vertical) {
@@ -404,27 +397,15 @@ static PyObject *simd_level(PyObject *self, PyObject *unused)
 {
     (void)unused;
     const box_state *state = PyModule_GetState(self);
-    return PyUnicode_FromString(box_levels[state->level].name);
+    return PyUnicode_FromString(native_level_names[state->level]);
 }
 
-/* Pick the best level the CPU runs; PIL_PARALLEL_BLUR_SIMD names a lower one
- * (a name this CPU does not run is refused by the exact engine's module, which
- * loads first; here it leaves the best level). */
+/* The level to run, chosen once (see _native_cpu.h). */
 static int box_exec(PyObject *module)
 {
     box_state *state = PyModule_GetState(module);
-    int best = 0;
-#ifdef BOX_X86
-    __builtin_cpu_init();
-#endif
-    for (int i = 0; i < BOX_N_LEVELS; i++)
-        if (box_supported(i)) best = i;
-    const char *asked = getenv("PIL_PARALLEL_BLUR_SIMD");
-    if (asked != NULL && *asked != '\0')
-        for (int i = 0; i < BOX_N_LEVELS; i++)
-            if (strcmp(asked, box_levels[i].name) == 0 && box_supported(i)) best = i;
-    state->level = best;
-    return 0;
+    state->level = native_choose_level(BOX_N_LEVELS);
+    return state->level < 0 ? -1 : 0;
 }
 
 static PyMethodDef box_methods[] = {

@@ -1,6 +1,7 @@
 /* Which SIMD levels this CPU runs: 0 baseline, 1 AVX2, 2 AVX-512 (F, BW, VL,
- * DQ). Shared by the compiled modules, which each pick the best level once,
- * when they load. NATIVE_X86 is defined where the levels above 0 are built. */
+ * DQ), and the one a module runs. Shared by the compiled modules, which each
+ * pick their level once, when they load. NATIVE_X86 is defined where the
+ * levels above 0 are built. Include after Python.h. */
 #ifndef PPB_NATIVE_CPU_H
 #define PPB_NATIVE_CPU_H
 
@@ -17,6 +18,36 @@ static int native_level_supported(int level)
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 #endif
     return level == 0;
+}
+
+/* The levels' names, as PIL_PARALLEL_BLUR_SIMD and simd_level() spell them. */
+static const char *const native_level_names[] = {"baseline", "avx2", "avx512"};
+
+/* The level a module built with the first `built` levels runs: the best this
+ * CPU runs, or the one PIL_PARALLEL_BLUR_SIMD names. -1 with a ValueError set
+ * when the variable names a level this CPU (or this build) does not run. */
+static int native_choose_level(int built)
+{
+    int best = 0;
+#ifdef NATIVE_X86
+    __builtin_cpu_init();
+#endif
+    for (int i = 0; i < built; i++)
+        if (native_level_supported(i)) best = i;
+    const char *asked = getenv("PIL_PARALLEL_BLUR_SIMD");
+    if (asked == NULL || *asked == '\0') return best;
+    for (int i = 0; i < built; i++)
+        if (strcmp(asked, native_level_names[i]) == 0 && native_level_supported(i)) return i;
+    char names[64] = "";
+    for (int i = 0; i < built; i++)
+        if (native_level_supported(i)) {
+            if (names[0]) strcat(names, ", ");
+            strcat(names, native_level_names[i]);
+        }
+    PyErr_Format(PyExc_ValueError,
+                 "PIL_PARALLEL_BLUR_SIMD must name a SIMD level this CPU runs (%s), got '%s'",
+                 names, asked);
+    return -1;
 }
 
 #endif

@@ -25,7 +25,7 @@ Tests: test_doctests.py; used by the whole suite.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from . import engine
 from .parallel import workers_forced
@@ -33,19 +33,14 @@ from .parallel import workers_forced
 __all__ = ["parallel_always", "numpy_engine", "spectral_always"]
 
 
-@contextmanager
-def parallel_always() -> Iterator[None]:
+def parallel_always() -> AbstractContextManager[None]:
     """Send every image to the workers while the block runs, however small it is.
 
     For the whole process (every thread), as long as one such block is open;
     blocks may nest. The results are the same bytes as ever: only where they
     are computed changes.
     """
-    workers_forced.enter()
-    try:
-        yield
-    finally:
-        workers_forced.leave()
+    return workers_forced
 
 
 @contextmanager
@@ -61,11 +56,6 @@ def numpy_engine() -> Iterator[None]:
         engine.use_native(before)
 
 
-@contextmanager
-def spectral_always() -> Iterator[None]:
+def spectral_always() -> AbstractContextManager[None]:
     """Send every kernel the FFT can take through it while the block runs, however small."""
-    engine.force_spectral(True)
-    try:
-        yield
-    finally:
-        engine.force_spectral(False)
+    return engine.spectral_forced

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 import warnings
 from types import ModuleType
 
@@ -83,7 +84,8 @@ __all__ = [
     "BoxPlan",
     "plan_boxes",
     "box_seconds",
-    "force_spectral",
+    "Nesting",
+    "spectral_forced",
     "float_range",
     "scale_in",
     "restore_range",
@@ -97,15 +99,20 @@ ENGINE_ENV = "PIL_PARALLEL_BLUR_ENGINE"
 Step = CorrelationPlan | SpectralPass | BoxPass
 
 
-def _load_native() -> ModuleType | None:
+def _asked_engine() -> str:
+    """Return what ``PIL_PARALLEL_BLUR_ENGINE`` asks for: ``""``, ``native`` or ``numpy``."""
+    asked = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if asked not in ("", "native", "numpy"):
+        raise ValueError(f"{ENGINE_ENV} must be 'native', 'numpy' or unset, got {asked!r}")
+    return asked
+
+
+def _load_native(asked: str) -> ModuleType | None:
     """Import the compiled kernel once; warn once if it is missing.
 
     ``PIL_PARALLEL_BLUR_ENGINE=numpy`` uses the NumPy engine; ``native`` makes a
     missing extension an ``ImportError`` instead of a warning.
     """
-    asked = os.environ.get(ENGINE_ENV, "").strip().lower()
-    if asked not in ("", "native", "numpy"):
-        raise ValueError(f"{ENGINE_ENV} must be 'native', 'numpy' or unset, got {asked!r}")
     if asked == "numpy":
         return None
     try:
@@ -125,9 +132,10 @@ def _load_native() -> ModuleType | None:
     return native
 
 
-_NATIVE = _load_native()
+_ASKED = _asked_engine()
+_NATIVE = _load_native(_ASKED)
 #: The compiled box passes of the Pillow-identical family (``None``: the NumPy twin).
-_NATIVE_BOX = None if os.environ.get(ENGINE_ENV, "").strip().lower() == "numpy" else NATIVE_BOX
+_NATIVE_BOX = None if _ASKED == "numpy" else NATIVE_BOX
 
 
 def native_module() -> ModuleType | None:
@@ -151,15 +159,31 @@ def use_native(state: EngineState | None) -> EngineState:
     return before
 
 
-class _ForcedSpectral:
-    """How many ``testing.spectral_always`` blocks are open."""
+class Nesting:
+    """A switch that is on while at least one ``with`` block on it is open (any thread).
 
-    depth = 0
+    The seams of ``testing`` are two of them: blocks may nest, and may be
+    opened from several threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._depth -= 1
+
+    def __bool__(self) -> bool:
+        return self._depth > 0
 
 
-def force_spectral(on: bool) -> None:
-    """Send every plan the FFT can take through it (``on``), or undo one such call."""
-    _ForcedSpectral.depth += 1 if on else -1
+#: On (``testing.spectral_always``): every plan the FFT can take goes through it.
+spectral_forced = Nesting()
 
 
 def correlate_tile(
@@ -227,7 +251,7 @@ def spectral_plan_for(plan: CorrelationPlan, image: np.ndarray) -> SpectralPlan 
     for float images, every sample is finite: a NaN or an infinity spreads over
     its whole line in a transform, but only over the kernel's reach directly.
     """
-    forced = _ForcedSpectral.depth > 0 and suits_spectral(plan)
+    forced = bool(spectral_forced) and suits_spectral(plan)
     if not (forced or prefers_spectral(plan)):
         return None
     if plan.out_dtype.kind == "f" and not np.isfinite(image).all():

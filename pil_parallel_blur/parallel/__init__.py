@@ -36,6 +36,7 @@ from ..engine import (
     BoxPass,
     BoxPlan,
     CorrelationPlan,
+    Nesting,
     SpectralPass,
     SpectralPlan,
     Step,
@@ -97,27 +98,8 @@ MAX_TILE_ROW_SAMPLES = 1 << 16
 MIN_TILE_SAMPLES = 4096
 
 
-class _Forced:
-    """How many ``testing.parallel_always`` blocks are open (any thread)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.depth = 0
-
-    def enter(self) -> None:
-        with self.lock:
-            self.depth += 1
-
-    def leave(self) -> None:
-        with self.lock:
-            self.depth -= 1
-
-    def __bool__(self) -> bool:
-        return self.depth > 0
-
-
-#: Set by ``testing.parallel_always``: every image goes to the workers.
-workers_forced = _Forced()
+#: On (``testing.parallel_always``): every image goes to the workers.
+workers_forced = Nesting()
 
 
 def default_backend() -> str:
