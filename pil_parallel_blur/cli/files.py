@@ -16,11 +16,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX
-    fcntl = None  # type: ignore[assignment]
-
+from ..parallel.files import abandoned, lock
 from .common import UserError, one_line, shown
 
 __all__ = [
@@ -121,10 +117,7 @@ def _locked_partial(path: Path) -> tuple[int, Path]:
         fd, name = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX
         )
-        if fcntl is None:  # pragma: no cover - not POSIX
-            return fd, Path(name)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        if os.path.exists(name):
+        if not lock(fd) or os.path.exists(name):  # no flock here, or still ours
             return fd, Path(name)
         os.close(fd)  # a sweep took it between mkstemp and flock: make another
 
@@ -173,21 +166,9 @@ def remove_stale_partials(folder: Path) -> None:
     except OSError:
         return
     for stale in candidates:
-        if fcntl is None:  # pragma: no cover - not POSIX
-            continue
-        try:
-            fd = os.open(stale, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue  # a live writer holds it
-        try:
-            stale.unlink(missing_ok=True)
-        finally:
-            os.close(fd)
+        with abandoned(stale) as free:
+            if free:  # not when a live writer holds it, nor where nobody can tell
+                stale.unlink(missing_ok=True)
 
 
 def format_for(path: Path, fallback: str | None) -> str:

@@ -22,6 +22,8 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,8 @@ __all__ = [
     "dump_image",
     "create_shared_file",
     "space_error",
+    "lock",
+    "abandoned",
 ]
 
 _TEMP_PREFIX = "pil-parallel-blur-"
@@ -84,9 +88,10 @@ def make_private_folder(root: str) -> Path:
     making = Path(tempfile.mkdtemp(prefix=f"{_MAKING_PREFIX}{os.getpid()}-", dir=root))
     fd = None
     try:
-        if fcntl is not None:
-            fd = os.open(making / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(making / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        if not lock(fd):  # pragma: no cover - no flock here: the folder's name tells
+            os.close(fd)
+            fd = None
         folder = Path(root) / (_TEMP_PREFIX + making.name[len(_MAKING_PREFIX) :])
         making.rename(folder)
     except BaseException:
@@ -129,27 +134,48 @@ def sweep_orphans(root: str) -> None:
 
 def _remove_if_orphaned(folder: Path) -> None:
     """Remove ``folder`` if no live process holds its lock (else its id's process is gone)."""
-    if fcntl is None:  # pragma: no cover - not POSIX
-        pid_text = folder.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and not _alive(int(pid_text)):
+    with abandoned(folder / _LOCK_NAME) as free:
+        if free is None:  # no flock here, or a folder made without a lock: its id
+            pid_text = folder.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
+            free = pid_text.isdigit() and not _alive(int(pid_text))
+        if free:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def lock(fd: int) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, waiting for it; ``False`` where there is none."""
+    if fcntl is None:  # pragma: no cover - not POSIX
+        return False
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return True
+
+
+@contextmanager
+def abandoned(path: Path) -> Iterator[bool | None]:
+    """Tell whether the owner of the lock file ``path`` is gone, holding its lock if so.
+
+    Yields ``True`` while this process holds the lock nobody else held (the
+    owner died, however it died), ``False`` when a live process holds it, and
+    ``None`` when it cannot tell (no such file, or no ``flock`` here).
+    """
+    if fcntl is None:  # pragma: no cover - not POSIX
+        yield None
         return
     try:
-        fd = os.open(folder / _LOCK_NAME, os.O_RDWR)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        # made by a version without locks: fall back on the id in its name
-        pid_text = folder.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and not _alive(int(pid_text)):
-            shutil.rmtree(folder, ignore_errors=True)
+        yield None
         return
     except OSError:
+        yield False
         return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            return  # its owner is alive, wherever it runs
-        shutil.rmtree(folder, ignore_errors=True)
+            yield False  # its owner is alive, wherever it runs
+            return
+        yield True
     finally:
         os.close(fd)
 
