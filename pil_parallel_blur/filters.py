@@ -10,7 +10,7 @@ Tests: test_filter.py, test_fidelity.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,11 @@ class BandFilter(ImageFilter.MultibandFilter):
     def _is_identity(self) -> bool:
         return False
 
+    def _admit(self, image: Any) -> bool:
+        """Check the image (raising for a mode refused); ``False`` when the result is a copy."""
+        check_mode(image.mode)
+        return not (self._is_identity() or image.size[0] * image.size[1] == 0)
+
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
         raise NotImplementedError
 
@@ -67,8 +72,7 @@ class BandFilter(ImageFilter.MultibandFilter):
         ValueError
             For modes that cannot be filtered (palette, bilevel, others).
         """
-        check_mode(image.mode)
-        if self._is_identity() or image.size[0] * image.size[1] == 0:
+        if not self._admit(image):
             return image.copy()
         workers = Workers(self.settings)  # resolved once per call, at call time
         out = self._apply(core_to_array(image), workers)
@@ -363,14 +367,28 @@ class ParallelUnsharpMask(BandFilter):
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
         blurred = blur_array(array, self._kernel, workers)
-        out = np.empty_like(array)
-        bounds = range(0, array.shape[0], _UNSHARP_ROWS)
-        tasks: list[Task] = [
-            (
-                unsharp_rows,
-                (array, blurred, out, a, a + _UNSHARP_ROWS, self._percent, self._threshold),
-            )
-            for a in bounds
-        ]
-        workers.run_small_tasks(tasks)
-        return out
+        return combine_by_rows(
+            unsharp_rows, array, blurred, self._percent, self._threshold, workers
+        )
+
+
+def combine_by_rows(
+    combine: Callable[..., None],
+    image: np.ndarray,
+    blurred: np.ndarray,
+    percent: int,
+    threshold: int,
+    workers: Workers,
+) -> np.ndarray:
+    """Unsharp masking's combination step, ``_UNSHARP_ROWS`` rows a task on the workers.
+
+    ``combine(image, blurred, out, start, stop, percent, threshold)`` fills rows
+    ``[start, stop)`` of ``out`` (the exact rule, or Pillow's).
+    """
+    out = np.empty_like(image)
+    tasks: list[Task] = [
+        (combine, (image, blurred, out, a, a + _UNSHARP_ROWS, percent, threshold))
+        for a in range(0, image.shape[0], _UNSHARP_ROWS)
+    ]
+    workers.run_small_tasks(tasks)
+    return out

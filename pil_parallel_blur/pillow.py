@@ -34,9 +34,8 @@ import numpy as np
 
 from .engine import pillow_unsharp, plan_boxes
 from .engine.boxes import gaussian_box_radius
-from .filters import BandFilter
-from .parallel import ParallelSettings, Progress, Task, Workers, fill_parallel_doc, run_boxes
-from .pillow_adapter import array_to_core, core_to_array
+from .filters import BandFilter, combine_by_rows
+from .parallel import ParallelSettings, Progress, Workers, fill_parallel_doc, run_boxes
 from .validators import split_pair
 
 __all__ = [
@@ -53,8 +52,6 @@ __all__ = [
 PILLOW_MODES = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK")
 #: Box passes per axis of Pillow's GaussianBlur and UnsharpMask.
 GAUSSIAN_PASSES = 3
-#: Rows per task of the unsharp combination.
-_UNSHARP_ROWS = 256
 
 
 def _pair(radius: object) -> tuple[float, float]:
@@ -82,13 +79,7 @@ def _unsharp(
     array: np.ndarray, radius: float, percent: int, threshold: int, workers: Workers
 ) -> np.ndarray:
     blurred = _gaussian(array, (radius, radius), workers)
-    out = np.empty_like(array)
-    tasks: list[Task] = [
-        (pillow_unsharp, (array, blurred, out, a, a + _UNSHARP_ROWS, percent, threshold))
-        for a in range(0, array.shape[0], _UNSHARP_ROWS)
-    ]
-    workers.run_small_tasks(tasks)
-    return out
+    return combine_by_rows(pillow_unsharp, array, blurred, percent, threshold, workers)
 
 
 def _is_zero(radius: object) -> bool:
@@ -97,43 +88,24 @@ def _is_zero(radius: object) -> bool:
 
 
 class _PillowFilter(BandFilter):
-    """The exact family's parallel settings and flow, with Pillow's modes and checks."""
+    """The exact family's parallel settings and flow, with Pillow's modes and checks.
+
+    ``filter`` raises what Pillow's filter raises: ``"image has wrong mode"``
+    for modes other than L, LA, La, RGB, RGBA, RGBa, RGBX and CMYK, and
+    Pillow's radius errors.
+    """
 
     def _check(self) -> None:
         """Raise the errors Pillow raises before it looks at the image."""
 
-    def _shortcut(self) -> bool:
-        return False
-
-    def filter(self, image: Any) -> Any:
-        """Filter one Pillow ``ImagingCore`` (called by ``Image.filter``), as Pillow does.
-
-        Parameters
-        ----------
-        image : PIL ImagingCore
-            What ``Image.filter`` passes.
-
-        Returns
-        -------
-        PIL ImagingCore
-            Pillow's bytes, same mode and size.
-
-        Raises
-        ------
-        ValueError
-            ``"image has wrong mode"`` for modes Pillow's filter refuses;
-            Pillow's radius errors.
-        """
-        if self._shortcut():
-            return image.copy()
+    def _admit(self, image: Any) -> bool:
+        # Pillow's order: its zero-radius shortcut, its argument checks, the mode
+        if self._is_identity():
+            return False
         self._check()
         if image.mode not in PILLOW_MODES:
             raise ValueError("image has wrong mode")
-        if image.size[0] * image.size[1] == 0:
-            return image.copy()
-        workers = Workers(self.settings)
-        out = self._apply(core_to_array(image), workers)
-        return array_to_core(out, image.mode, workers)
+        return image.size[0] * image.size[1] != 0
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self._fields().items())
@@ -180,7 +152,7 @@ class GaussianBlur(_PillowFilter):
         self.radius = radius
         self._set_parallel(n_jobs, backend, temp_folder, progress)
 
-    def _shortcut(self) -> bool:
+    def _is_identity(self) -> bool:
         return _is_zero(self.radius)
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
@@ -228,7 +200,7 @@ class BoxBlur(_PillowFilter):
         self.radius = radius
         self._set_parallel(n_jobs, backend, temp_folder, progress)
 
-    def _shortcut(self) -> bool:
+    def _is_identity(self) -> bool:
         return _is_zero(self.radius)
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
