@@ -91,7 +91,7 @@ def test_a_mode_no_conversion_fits_is_refused_before_blurring(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.tif"]
 
 
-def _animation(path, fmt, n=3):
+def _animation(path, fmt, n=3, **extra):
     frames = [Image.fromarray(photo_like(30, 40, seed=10 + i)) for i in range(n)]
     frames[0].save(
         path,
@@ -100,8 +100,30 @@ def _animation(path, fmt, n=3):
         append_images=frames[1:],
         duration=[100, 200, 300][:n],
         loop=0,
+        **extra,
     )
     return frames
+
+
+@pytest.mark.parametrize(("ext", "fmt", "where"), [("gif", "GIF", "attr"), ("png", "PNG", "info")])
+def test_an_animations_disposal_is_kept(tmp_path, ext, fmt, where):
+    src = tmp_path / f"anim.{ext}"
+    disposal = [2, 1, 2] if fmt == "GIF" else [1, 0, 1]
+    _animation(src, fmt, disposal=disposal)
+    out = tmp_path / f"out.{ext}"
+    done = run("blur", src, "-o", out, "--sigma", 1)
+    assert done.returncode == 0, done.stderr
+
+    def read(path):
+        im = Image.open(path)
+        got = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            got.append(im.disposal_method if where == "attr" else im.info.get("disposal"))
+        return got
+
+    assert read(src) == disposal
+    assert read(out) == disposal
 
 
 @pytest.mark.parametrize(("ext", "fmt"), [("gif", "GIF"), ("webp", "WEBP"), ("png", "PNG")])

@@ -155,8 +155,10 @@ def _frames(im: Image.Image, job: BlurJob, fmt: str) -> list[Image.Image]:
             try:
                 im.seek(index)
                 check_pixels(job.src, im.size, job.max_pixels)
-                frame = im.copy()
-                frame.info = dict(im.info)
+                frame = im.copy()  # with the frame's info (APNG keeps its disposal there)
+                disposal = getattr(im, "disposal_method", None)  # where GIF keeps it
+                if disposal is not None:
+                    frame.info.setdefault("disposal", disposal)
             except UserError:
                 raise
             except Exception as e:
@@ -195,7 +197,7 @@ def _animation_params(frames: list[Image.Image], im: Image.Image) -> dict[str, o
         params["duration"] = durations
     if "loop" in im.info:
         params["loop"] = im.info["loop"]
-    disposal = [f.info.get("disposal", getattr(f, "disposal_method", None)) for f in frames]
+    disposal = [f.info.get("disposal") for f in frames]
     if all(d is not None for d in disposal):
         params["disposal"] = disposal
     return params
