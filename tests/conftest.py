@@ -7,6 +7,7 @@ correlation is the direct 2-D sum of SPEC §3 (not the separable form).
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 import time
@@ -114,6 +115,11 @@ def each_engine(request):
         )
         yield request.param
 
+
+#: The last line of a batch: done / failed / skipped and the time.
+SUMMARY = re.compile(
+    r"^pil-parallel-blur: (\d+) done, (\d+) failed, (\d+) skipped in \d+\.\d\d s$"
+)
 
 #: The command line, as a subprocess (the module form: no PATH needed).
 CLI = [sys.executable, "-m", "pil_parallel_blur"]

@@ -3,7 +3,6 @@
 import io
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_spec_accuracy, photo_like, reference_kernel, run
+from conftest import SUMMARY, assert_spec_accuracy, photo_like, reference_kernel, run
 from PIL import Image, ImageCms
 
 #: The console script pip installed beside this interpreter (a venv's bin need not be on PATH).
@@ -29,10 +28,6 @@ def one_error_line(done, *words):
     summaries = [line for line in lines if SUMMARY.match(line)]
     assert len(summaries) <= 1, lines
     return [line for line in lines if not SUMMARY.match(line)]
-
-
-#: The last line of a batch: done / failed / skipped and the time.
-SUMMARY = re.compile(r"^pil-parallel-blur: \d+ done, \d+ failed, \d+ skipped in [\d.]+ s$")
 
 
 @pytest.fixture
