@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,6 +30,7 @@ from ..blur import estimated_blur_seconds
 from ..filters import ParallelGaussianFilter
 from ..kernels import KernelSpec, resolve_kernel
 from ..parallel import ParallelSettings, default_backend
+from ..parallel.pool import joblib_runner
 from ..parallel.shielded import CancelledError, Emit, run_shielded
 from ..pillow import PILLOW_MODES
 from .common import PROG, UserError, one_line, shown
@@ -451,30 +452,23 @@ def _local_batch(
     n_jobs = args.jobs if args.jobs else -1
     streams = jl.supports_generator(backend)
     parallel = jl.make_parallel(n_jobs, backend, streams)
-    if not streams:
+    # images as they finish; closing the runner cancels what has not started
+    run = joblib_runner(parallel)
+    if streams:
+        calls = [jobs]
+    else:
         # multiprocessing hands back a whole call's results at once and cannot
         # be stopped mid-call: a few images per call, on one pool, so that an
         # interrupt waits for a few images, not the whole batch
         per_call = 2 * max(1, jl.effective_workers(backend, n_jobs))
-        with parallel:
-            for start in range(0, len(jobs), per_call):
-                if stop.is_set():
-                    raise CancelledError
-                chunk = jobs[start : start + per_call]
-                for result in parallel(joblib.delayed(_job_in_worker)(job) for job in chunk):
+        calls = [jobs[a : a + per_call] for a in range(0, len(jobs), per_call)]
+    with parallel:
+        for call in calls:
+            with closing(run((_job_in_worker, (job,)) for job in call)) as results:
+                for result in results:
+                    if stop.is_set():
+                        raise CancelledError
                     emit(result)
-        return
-    # images as they finish
-    results = parallel(joblib.delayed(_job_in_worker)(job) for job in jobs)
-    try:
-        for result in results:
-            if stop.is_set():
-                raise CancelledError
-            emit(result)
-    finally:
-        close = getattr(results, "close", None)
-        if close is not None:
-            close()  # cancels what has not started, waits for the rest
 
 
 def _summary(args: argparse.Namespace, done: int, failed: int, skipped: int, s: float) -> None:

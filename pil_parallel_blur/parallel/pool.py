@@ -17,7 +17,7 @@ import collections
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import joblib
@@ -26,13 +26,14 @@ __all__ = ["Task", "Runner", "BAND_POOL", "joblib_runner", "thread_runner", "run
 
 Task = tuple[Callable[..., object], tuple[object, ...]]
 #: Runs tasks and yields each task's result as it finishes, in any order.
-Runner = Callable[[Iterable[Task]], Iterator[object]]
+#: A generator (closing it cancels what has not started).
+Runner = Callable[[Iterable[Task]], Generator[object, None, None]]
 
 
 def joblib_runner(parallel: joblib.Parallel) -> Runner:
     """Run tasks with a ``joblib.Parallel`` made with ``return_as="generator_unordered"``."""
 
-    def run(tasks: Iterable[Task]) -> Iterator[object]:
+    def run(tasks: Iterable[Task]) -> Generator[object, None, None]:
         results = parallel(joblib.delayed(fn)(*args) for fn, args in tasks)
         try:
             yield from results
@@ -107,7 +108,7 @@ def thread_runner(workers: int) -> Runner:
     helpers = max(0, workers - 1)
     pool = BAND_POOL.get(helpers)
 
-    def run(tasks: Iterable[Task]) -> Iterator[object]:
+    def run(tasks: Iterable[Task]) -> Generator[object, None, None]:
         pending = collections.deque(tasks)
         total = len(pending)
         finished: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
