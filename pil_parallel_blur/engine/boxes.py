@@ -150,18 +150,15 @@ def box_pass(
             step.passes,
         )
         return
-    if step.vertical:
-        block = src[tile.top - src0 : tile.bottom - src0, tile.left : tile.right]
-        lines = np.asarray(block, dtype=np.int64)
-        for _ in range(step.passes):
-            lines = _blur_lines(lines, step)
-        dst[tile.top - dst0 : tile.bottom - dst0, tile.left : tile.right] = lines
-    else:
-        block = src[tile.top - src0 : tile.bottom - src0, tile.left : tile.right]
-        lines = np.asarray(block, dtype=np.int64).swapaxes(0, 1)  # (W, rows, C)
-        for _ in range(step.passes):
-            lines = _blur_lines(lines, step)
-        dst[tile.top - dst0 : tile.bottom - dst0, tile.left : tile.right] = lines.swapaxes(0, 1)
+    # the passes run along axis 0: the rows' axis for a vertical stage, else the columns'
+    along = 0 if step.vertical else 1
+    block = src[tile.top - src0 : tile.bottom - src0, tile.left : tile.right]
+    lines = np.moveaxis(np.asarray(block, dtype=np.int64), along, 0)
+    for _ in range(step.passes):
+        lines = _blur_lines(lines, step)
+    dst[tile.top - dst0 : tile.bottom - dst0, tile.left : tile.right] = np.moveaxis(
+        lines, 0, along
+    )
 
 
 def _blur_lines(lines: np.ndarray, step: BoxPass) -> np.ndarray:
