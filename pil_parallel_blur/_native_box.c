@@ -8,10 +8,9 @@
  *   S(x)   = sum of in[clamp(x + k)] for k = -r .. r
  *   out[x] = (S(x)*ww + (in[clamp(x-r-1)] + in[clamp(x+r+1)])*fw + 2^23) >> 24
  *
- * S is kept as a running sum. Horizontal passes go along rows (each channel
- * of a row on its own); vertical passes along columns, many columns at once
- * (the inner loop over a row of samples is plain uint32 arithmetic the
- * compiler vectorises). Integer arithmetic only: every SIMD level, and the
+ * S is kept as a running sum. Every pass runs down many columns at once (the
+ * inner loop over a row of samples is plain uint32 arithmetic the compiler
+ * vectorises); horizontal passes first turn blocks of rows into columns. Integer arithmetic only: every SIMD level, and the
  * NumPy twin, give the same bytes. The GIL is released around the loops. */
 
 #define PY_SSIZE_T_CLEAN
@@ -45,40 +44,6 @@ static inline Py_ssize_t clamp_index(Py_ssize_t i, Py_ssize_t last)
         (result) = s_;                                                             \
     } while (0)
 
-/* One pass along a line of n samples `step` bytes apart. */
-static void line_pass(const uint8_t *in, uint8_t *out, Py_ssize_t n, Py_ssize_t step,
-                      Py_ssize_t r, uint32_t ww, uint32_t fw)
-{
-    const Py_ssize_t last = n - 1;
-#define AT(i) in[(i) * step]
-    uint32_t acc;
-    WINDOW_BEFORE_FIRST(AT, last, r, acc);
-    /* x where neither x - r - 1 nor x + r + 1 leaves the line */
-    const Py_ssize_t inner_start = r + 1;
-    const Py_ssize_t inner_end = last - r - 1; /* inclusive */
-    Py_ssize_t x = 0;
-    for (; x <= last && x < inner_start; x++) {
-        const Py_ssize_t sub = clamp_index(x - r - 1, last), add = clamp_index(x + r, last);
-        const Py_ssize_t far = clamp_index(x + r + 1, last);
-        acc += (uint32_t)AT(add) - (uint32_t)AT(sub);
-        const uint32_t bulk = acc * ww + ((uint32_t)AT(sub) + (uint32_t)AT(far)) * fw;
-        out[x * step] = (uint8_t)((bulk + BOX_ONE_HALF) >> BOX_SHIFT);
-    }
-    for (; x <= inner_end; x++) {
-        acc += (uint32_t)AT(x + r) - (uint32_t)AT(x - r - 1);
-        const uint32_t bulk = acc * ww + ((uint32_t)AT(x - r - 1) + (uint32_t)AT(x + r + 1)) * fw;
-        out[x * step] = (uint8_t)((bulk + BOX_ONE_HALF) >> BOX_SHIFT);
-    }
-    for (; x <= last; x++) {
-        const Py_ssize_t sub = clamp_index(x - r - 1, last), add = clamp_index(x + r, last);
-        const Py_ssize_t far = clamp_index(x + r + 1, last);
-        acc += (uint32_t)AT(add) - (uint32_t)AT(sub);
-        const uint32_t bulk = acc * ww + ((uint32_t)AT(sub) + (uint32_t)AT(far)) * fw;
-        out[x * step] = (uint8_t)((bulk + BOX_ONE_HALF) >> BOX_SHIFT);
-    }
-#undef AT
-}
-
 /* One pass down many columns at once (below, once per SIMD level). */
 typedef void (*box_columns_fn)(const uint8_t *restrict, Py_ssize_t, uint8_t *restrict,
                                Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, uint32_t,
@@ -92,8 +57,7 @@ static int columns_passes(box_columns_fn pass, const uint8_t *src, Py_ssize_t sr
  * of each row a lane), blurred by the vectorised column passes, turned back.
  * Up to BOX_ROW_BLOCK rows (24 MP RGB, one core: 16 / 32 / 64 rows took
  * 0.16 / 0.12 / 0.095 s for three passes), fewer when rows are so long that a
- * block would pass BOX_BLOCK_BYTES; blocks of fewer than BOX_MIN_ROWS rows go
- * along the rows instead. */
+ * block would pass BOX_BLOCK_BYTES (never fewer than BOX_MIN_ROWS). */
 #define BOX_ROW_BLOCK 64
 #define BOX_MIN_ROWS 8
 #define BOX_BLOCK_BYTES (1 << 21)
@@ -116,7 +80,7 @@ static int columns_passes(box_columns_fn pass, const uint8_t *src, Py_ssize_t sr
     }
 
 /* Every pass along `rows` rows, BOX_ROW_BLOCK at a time through columns. */
-static int rows_passes_blocked(box_columns_fn pass, const uint8_t *src, uint8_t *dst,
+static int rows_passes(box_columns_fn pass, const uint8_t *src, uint8_t *dst,
                                Py_ssize_t rows, Py_ssize_t width, Py_ssize_t channels,
                                Py_ssize_t r, uint32_t ww, uint32_t fw, int passes)
 {
@@ -156,31 +120,6 @@ static int rows_passes_blocked(box_columns_fn pass, const uint8_t *src, uint8_t 
     return failed ? -1 : 0;
 }
 
-/* Every pass along the rows [top, bottom) of an image of `width` pixels of
- * `channels` samples; src and dst rows `row_bytes` apart. 0 on success. */
-static int rows_passes(const uint8_t *src, uint8_t *dst, Py_ssize_t rows, Py_ssize_t width,
-                       Py_ssize_t channels, Py_ssize_t r, uint32_t ww, uint32_t fw, int passes)
-{
-    const Py_ssize_t row_bytes = width * channels;
-    uint8_t *a = malloc((size_t)row_bytes), *b = malloc((size_t)row_bytes);
-    if (a == NULL || b == NULL) {
-        free(a);
-        free(b);
-        return -1;
-    }
-    for (Py_ssize_t y = 0; y < rows; y++) {
-        const uint8_t *from = src + y * row_bytes;
-        for (int p = 0; p < passes; p++) {
-            uint8_t *to = p == passes - 1 ? dst + y * row_bytes : (p % 2 == 0 ? a : b);
-            for (Py_ssize_t c = 0; c < channels; c++)
-                line_pass(from + c, to + c, width, channels, r, ww, fw);
-            from = to;
-        }
-    }
-    free(a);
-    free(b);
-    return 0;
-}
 
 /* One pass down `count` columns at once: samples `count` wide, rows `in_stride`
  * and `out_stride` bytes apart, n rows. acc has room for `count`. Compiled
@@ -321,11 +260,8 @@ static PyObject *box_lines(PyObject *self, PyObject *args, PyObject *kwargs)
     if (rows > 0 && right > left) {
         Py_BEGIN_ALLOW_THREADS;
         if (!vertical) {
-            failed = rows >= BOX_MIN_ROWS
-                         ? rows_passes_blocked(pass, in, out, rows, width, channels, radius,
-                                               (uint32_t)ww, (uint32_t)fw, passes)
-                         : rows_passes(in, out, rows, width, channels, radius, (uint32_t)ww,
-                                       (uint32_t)fw, passes);
+            failed = rows_passes(pass, in, out, rows, width, channels, radius,
+                                         (uint32_t)ww, (uint32_t)fw, passes);
         } else {
             const Py_ssize_t first = left * channels, end = right * channels;
             for (Py_ssize_t j = first; j < end && !failed; j += BOX_COLUMN_BLOCK) {
