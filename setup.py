@@ -16,6 +16,7 @@ setup(
                 "pil_parallel_blur/_native_level.h",
                 "pil_parallel_blur/_native_loops.h",
                 "pil_parallel_blur/_native_lines.h",
+                "pil_parallel_blur/_native_fft.h",
                 "pil_parallel_blur/_native_cpu.h",
             ],
             extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],

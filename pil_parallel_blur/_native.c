@@ -10,10 +10,10 @@
  * level; the level is chosen once, when the module is imported, and kept in
  * the module's state.  The GIL is released around the loops.
  *
- * Three more functions move samples for the spectral passes of large kernels
- * (engine/spectral.py): lines_from_columns, columns_from_lines and
- * rows_from_lines, in _native_lines.h.  They copy, convert and finish; the
- * transforms are NumPy's.
+ * Two more functions are the spectral passes of large kernels
+ * (engine/spectral.py): spectral_columns and spectral_rows, a transform of
+ * many lines at once (_native_fft.h, once per SIMD level like the loops) and
+ * the copies and finish around it (_native_lines.h).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -46,6 +46,28 @@ struct ppb_job {
 };
 
 typedef int (*ppb_band_fn)(const struct ppb_job *);
+
+/* The spectral passes (_native_fft.h): a group of lines is PPB_FFT_BYTES of
+ * real parts and as many imaginary parts per position. */
+#define PPB_FFT_BYTES 64
+#define PPB_FFT_MAX_STAGES 64
+#define PPB_FFT_MAX_RADIX 5
+
+struct ppb_fft_axis {
+    Py_ssize_t length;               /* transform length: the product of the radices */
+    int stages;
+    int radix[PPB_FFT_MAX_STAGES];   /* 2, 3, 4 or 5 */
+    const void *table;               /* compute type: response[length] (digit-reversed,
+                                        ÷ length), then each stage's twiddles: re, im */
+};
+
+typedef void (*ppb_fft_fn)(void *, const struct ppb_fft_axis *);
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PPB_INLINE inline __attribute__((always_inline))
+#else
+#define PPB_INLINE inline
+#endif
 
 /* ---- the loops, once per SIMD level and compute type ---- */
 #define LEVEL baseline
@@ -85,19 +107,20 @@ typedef int (*ppb_band_fn)(const struct ppb_job *);
 #pragma GCC pop_options
 #endif
 
-/* ---- the spectral passes' copies (plain loops, no SIMD levels) ---- */
+/* ---- the spectral passes' copies and finish (plain loops, no SIMD levels) ---- */
 #include "_native_lines.h"
 
 /* The levels, in the order of native_level_names (_native_cpu.h). */
 struct ppb_level {
     ppb_band_fn band_f, band_d;
+    ppb_fft_fn convolve_f, convolve_d;
 };
 
 static const struct ppb_level ppb_levels[] = {
-    {band_f_baseline, band_d_baseline},
+    {band_f_baseline, band_d_baseline, convolve_f_baseline, convolve_d_baseline},
 #ifdef PPB_X86
-    {band_f_avx2, band_d_avx2},
-    {band_f_avx512, band_d_avx512},
+    {band_f_avx2, band_d_avx2, convolve_f_avx2, convolve_d_avx2},
+    {band_f_avx512, band_d_avx512, convolve_f_avx512, convolve_d_avx512},
 #endif
 };
 #define PPB_N_LEVELS ((int)(sizeof(ppb_levels) / sizeof(ppb_levels[0])))
@@ -263,7 +286,7 @@ done:
 }
 
 
-/* ---- bindings of the spectral passes' copies ---- */
+/* ---- bindings of the spectral passes ---- */
 
 static int line_type(int type, const char *what)
 {
@@ -274,136 +297,206 @@ static int line_type(int type, const char *what)
     return 0;
 }
 
-static int fits(const Py_buffer *view, long count, long itemsize, const char *what)
+static int fits(const Py_buffer *view, Py_ssize_t count, Py_ssize_t itemsize, const char *what)
 {
     if (count < 0 || (double)count * (double)itemsize > (double)view->len) {
-        PyErr_Format(PyExc_ValueError, "%s holds %ld bytes, %ld needed", what, (long)view->len,
+        PyErr_Format(PyExc_ValueError, "%s holds %zd bytes, %zd needed", what, view->len,
                      count * itemsize);
         return -1;
     }
     return 0;
 }
 
-PyDoc_STRVAR(lines_from_columns_doc,
-"lines_from_columns(src, type, height, row_samples, first, count, lines, stride, length, r)\n"
-"--\n\n"
-"Copy `count` interleaved samples from `first` on of each of the `height` rows of\n"
-"src (`row_samples` samples of `type` a row) into float64 lines `stride` apart\n"
-"(lines[j*stride + r + y] = row y's sample first + j), each line's first sample\n"
-"repeated over [0, r) and its last over [r + height, length).");
-
-static PyObject *ppb_lines_from_columns(PyObject *Py_UNUSED(module), PyObject *args)
+/* The transform of one axis: `radices` (one byte each, 2 to 5) whose product
+ * is `length`, and its table (checked to hold what the stages read). */
+static int get_axis(const Py_buffer *radices, const Py_buffer *table, Py_ssize_t length,
+                    Py_ssize_t itemsize, struct ppb_fft_axis *axis)
 {
-    Py_buffer src = {0}, lines = {0};
-    int type;
-    long height, row_samples, first, count, stride, length, r;
-    if (!PyArg_ParseTuple(args, "y*illllw*lll", &src, &type, &height, &row_samples, &first,
-                          &count, &lines, &stride, &length, &r))
+    const unsigned char *p = radices->buf;
+    if (length < 1 || radices->len > PPB_FFT_MAX_STAGES) goto bad;
+    Py_ssize_t product = 1, need = length, span = length;
+    for (Py_ssize_t s = 0; s < radices->len; s++) {
+        if (p[s] < 2 || p[s] > PPB_FFT_MAX_RADIX || product > length / p[s]) goto bad;
+        product *= p[s];
+        axis->radix[s] = p[s];
+    }
+    if (product != length) goto bad;
+    for (Py_ssize_t s = 0; s < radices->len; s++) {
+        span /= p[s];
+        need += 2 * (p[s] - 1) * span;
+    }
+    axis->length = length;
+    axis->stages = (int)radices->len;
+    axis->table = table->buf;
+    return fits(table, need, itemsize, "table");
+bad:
+    PyErr_Format(PyExc_ValueError, "radices must be 2 to 5 with a product of %zd", length);
+    return -1;
+}
+
+/* A group's buffer: `length` positions of PPB_FFT_BYTES real and imaginary
+ * parts each, aligned for the vectors (NULL with MemoryError set). */
+static void *group_alloc(Py_ssize_t length, void **block)
+{
+    *block = malloc((size_t)length * 2 * PPB_FFT_BYTES + PPB_FFT_BYTES);
+    if (*block == NULL) return PyErr_NoMemory();
+    uintptr_t at = ((uintptr_t)*block + PPB_FFT_BYTES - 1) & ~(uintptr_t)(PPB_FFT_BYTES - 1);
+    return (void *)at;
+}
+
+/* The loops of the SIMD level the module chose at import. */
+static const struct ppb_level *module_level(PyObject *module)
+{
+    const ppb_state *state = PyModule_GetState(module);
+    return &ppb_levels[state->level];
+}
+
+PyDoc_STRVAR(spectral_columns_doc,
+"spectral_columns(*, src, src_type, row_samples, height, first, count, mid, mid_width,\n"
+"                 mid_x0, channels, radius, length, radices, table, double, centre)\n"
+"--\n\n"
+"The columns pass of a spectral plan: the `count` lines that are samples\n"
+"[first, first + count) of each of the `height` rows of src (`row_samples`\n"
+"samples of `src_type` a row), less `centre`, edge-replicated by `radius`,\n"
+"correlated through the transform of `length` (radices, table) in float64 if\n"
+"`double` else float32, into pixel columns from mid_x0 on of a\n"
+"(height, mid_width, channels) intermediate of that type. Line i pairs with\n"
+"line i ^ 1: `first` must be even.");
+
+static PyObject *ppb_spectral_columns(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"src", "src_type", "row_samples", "height", "first", "count",
+                            "mid", "mid_width", "mid_x0", "channels", "radius", "length",
+                            "radices", "table", "double", "centre", NULL};
+    Py_buffer src = {0}, mid = {0}, radices = {0}, table = {0};
+    int type, use_double;
+    Py_ssize_t row_samples, height, first, count, mid_w, mid_x0, channels, r, length;
+    double centre;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$y*innnnw*nnnnny*y*pd", names, &src, &type,
+                                     &row_samples, &height, &first, &count, &mid, &mid_w,
+                                     &mid_x0, &channels, &r, &length, &radices, &table,
+                                     &use_double, &centre))
         return NULL;
     PyObject *result = NULL;
-    if (line_type(type, "lines_from_columns") < 0) goto done;
-    if (height < 1 || count < 0 || first < 0 || r < 0 || first + count > row_samples ||
-        r + height > length || length > stride) {
-        PyErr_SetString(PyExc_ValueError, "lines_from_columns: bad geometry");
+    void *block = NULL;
+    const Py_ssize_t tsize = use_double ? 8 : 4, lanes = PPB_FFT_BYTES / tsize;
+    struct ppb_fft_axis axis;
+    if (line_type(type, "spectral_columns") < 0) goto done;
+    if (height < 1 || channels < 1 || count < 0 || count % channels || first < 0 ||
+        first % 2 || first + count > row_samples || r < 0 || r + height > length ||
+        mid_x0 < 0 || mid_x0 + count / channels > mid_w) {
+        PyErr_SetString(PyExc_ValueError, "spectral_columns: bad geometry");
         goto done;
     }
-    if (fits(&src, height * row_samples, ppb_itemsize[type], "src") < 0 ||
-        fits(&lines, count * stride, 8, "lines") < 0)
+    if (get_axis(&radices, &table, length, tsize, &axis) < 0 ||
+        fits(&src, height * row_samples, ppb_itemsize[type], "src") < 0 ||
+        fits(&mid, height * channels * mid_w, tsize, "mid") < 0)
         goto done;
+    void *group = group_alloc(length, &block);
+    if (group == NULL) goto done;
+    const struct ppb_level *level = module_level(module);
     Py_BEGIN_ALLOW_THREADS
-    switch (type) {
-#define PPB_CALL(code, T) \
-    case code: gather_##code((const T *)src.buf, height, row_samples, first, count, lines.buf, stride, r); break;
-        PPB_LINE_TYPES(PPB_CALL)
+    for (Py_ssize_t i = 0; i < count; i += 2 * lanes) {
+        const Py_ssize_t k = count - i < 2 * lanes ? count - i : 2 * lanes;
+        if (use_double) {
+            switch (type) {
+#define PPB_CALL(code, S, T, TS)                                                           \
+    case code:                                                                             \
+        gather_columns_##code##_##TS((const S *)src.buf, row_samples, height, first + i, k, \
+                                     group, length, r, (T)centre);                         \
+        break;
+                PPB_LINE_TYPES(PPB_CALL, double, d)
+            }
+            level->convolve_d(group, &axis);
+            scatter_columns_d(group, height, r, k, mid.buf, mid_w * channels, mid_x0 * channels + i);
+        } else {
+            switch (type) { PPB_LINE_TYPES(PPB_CALL, float, f) }
 #undef PPB_CALL
+            level->convolve_f(group, &axis);
+            scatter_columns_f(group, height, r, k, mid.buf, mid_w * channels, mid_x0 * channels + i);
+        }
     }
-    pad_lines(lines.buf, count, stride, length, r, height);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
+    free(block);
     PyBuffer_Release(&src);
-    PyBuffer_Release(&lines);
-    return result;
-}
-
-PyDoc_STRVAR(columns_from_lines_doc,
-"columns_from_lines(lines, stride, r, height, channels, count, mid, double, mid_width, x0)\n"
-"--\n\n"
-"Store the results of `count` columns' lines (`channels` lines each, `stride`\n"
-"apart, results at\n"
-"[r, r + height)) into columns [x0, x0 + count) of a (height, channels, mid_width)\n"
-"float32 (float64 if `double`) intermediate.");
-
-static PyObject *ppb_columns_from_lines(PyObject *Py_UNUSED(module), PyObject *args)
-{
-    Py_buffer lines = {0}, mid = {0};
-    long stride, r, height, channels, count, mid_w, x0;
-    int use_double;
-    if (!PyArg_ParseTuple(args, "y*lllllw*pll", &lines, &stride, &r, &height, &channels,
-                          &count, &mid, &use_double, &mid_w, &x0))
-        return NULL;
-    PyObject *result = NULL;
-    if (height < 1 || channels < 1 || count < 0 || r < 0 || r + height > stride || x0 < 0 ||
-        x0 + count > mid_w) {
-        PyErr_SetString(PyExc_ValueError, "columns_from_lines: bad geometry");
-        goto done;
-    }
-    if (fits(&lines, count * channels * stride, 8, "lines") < 0 ||
-        fits(&mid, height * channels * mid_w, use_double ? 8 : 4, "mid") < 0)
-        goto done;
-    Py_BEGIN_ALLOW_THREADS
-    if (use_double)
-        scatter_PPB_F64(lines.buf, stride, r, height, channels, count, mid.buf, mid_w, x0);
-    else
-        scatter_PPB_F32(lines.buf, stride, r, height, channels, count, mid.buf, mid_w, x0);
-    Py_END_ALLOW_THREADS
-    result = Py_NewRef(Py_None);
-done:
-    PyBuffer_Release(&lines);
     PyBuffer_Release(&mid);
+    PyBuffer_Release(&radices);
+    PyBuffer_Release(&table);
     return result;
 }
 
-PyDoc_STRVAR(rows_from_lines_doc,
-"rows_from_lines(lines, stride, r, rows, width, channels, out, type, offset, rounding,\n"
-"                clip, lo, hi)\n"
+PyDoc_STRVAR(spectral_rows_doc,
+"spectral_rows(*, mid, width, count, radius, length, radices, table, double, out,\n"
+"              out_type, channels, offset, rounding, clip, lo, hi)\n"
 "--\n\n"
-"Finish `rows` rows' lines (`channels` lines each, `stride` apart, results at\n"
-"[r, r + width)) into\n"
-"interleaved output rows of `type`: + offset when non-zero, rounded (0: half to\n"
-"even, 1: half up, -1: not), clipped to [lo, hi] when `clip`.");
+"The rows pass of a spectral plan: the first `count` lines of mid (rows of\n"
+"`width` interleaved pixels, one line per row and channel) edge-replicated by `radius`,\n"
+"correlated through the transform of `length` (radices, table), then + offset\n"
+"when non-zero, rounded (0: half to even, 1: half up, -1: not), clipped to\n"
+"[lo, hi] when `clip`, into count / channels interleaved rows of `out_type`.\n"
+"Line i pairs with line i ^ 1.");
 
-static PyObject *ppb_rows_from_lines(PyObject *Py_UNUSED(module), PyObject *args)
+static PyObject *ppb_spectral_rows(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    Py_buffer lines = {0}, out = {0};
-    long stride, r, rows, width, channels;
-    int type, rounding, clip;
+    static char *names[] = {"mid", "width", "count", "radius", "length", "radices", "table",
+                            "double", "out", "out_type", "channels", "offset", "rounding",
+                            "clip", "lo", "hi", NULL};
+    Py_buffer mid = {0}, radices = {0}, table = {0}, out = {0};
+    int use_double, type, rounding, clip;
+    Py_ssize_t width, count, r, length, channels;
     double offset, lo, hi;
-    if (!PyArg_ParseTuple(args, "y*lllllw*idipdd", &lines, &stride, &r, &rows, &width,
-                          &channels, &out, &type, &offset, &rounding, &clip, &lo, &hi))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$y*nnnny*y*pw*indipdd", names, &mid,
+                                     &width, &count, &r, &length, &radices, &table,
+                                     &use_double, &out, &type, &channels, &offset, &rounding,
+                                     &clip, &lo, &hi))
         return NULL;
     PyObject *result = NULL;
-    if (line_type(type, "rows_from_lines") < 0) goto done;
-    if (rows < 0 || width < 1 || channels < 1 || r < 0 || r + width > stride ||
-        rounding < -1 || rounding > PPB_HALF_UP) {
-        PyErr_SetString(PyExc_ValueError, "rows_from_lines: bad geometry or rounding");
+    void *block = NULL;
+    const Py_ssize_t tsize = use_double ? 8 : 4, lanes = PPB_FFT_BYTES / tsize;
+    struct ppb_fft_axis axis;
+    if (line_type(type, "spectral_rows") < 0) goto done;
+    if (width < 1 || channels < 1 || count < 0 || count % channels || r < 0 ||
+        r + width > length || rounding < -1 || rounding > PPB_HALF_UP) {
+        PyErr_SetString(PyExc_ValueError, "spectral_rows: bad geometry or rounding");
         goto done;
     }
-    if (fits(&lines, rows * channels * stride, 8, "lines") < 0 ||
-        fits(&out, rows * width * channels, ppb_itemsize[type], "out") < 0)
+    if (get_axis(&radices, &table, length, tsize, &axis) < 0 ||
+        fits(&mid, count * width, tsize, "mid") < 0 ||
+        fits(&out, count * width, ppb_itemsize[type], "out") < 0)
         goto done;
+    void *group = group_alloc(length, &block);
+    if (group == NULL) goto done;
+    const struct ppb_level *level = module_level(module);
     const struct ppb_line_finish f = {offset, lo, hi, rounding, clip};
     Py_BEGIN_ALLOW_THREADS
-    switch (type) {
-#define PPB_CALL(code, T) \
-    case code: finish_##code(lines.buf, stride, r, rows, width, channels, (T *)out.buf, &f); break;
-        PPB_LINE_TYPES(PPB_CALL)
+    for (Py_ssize_t i = 0; i < count; i += 2 * lanes) {
+        const Py_ssize_t k = count - i < 2 * lanes ? count - i : 2 * lanes;
+        if (use_double) {
+            gather_rows_d(mid.buf, width, channels, i, k, group, length, r);
+            level->convolve_d(group, &axis);
+            switch (type) {
+#define PPB_CALL(code, S, T, TS)                                                          \
+    case code:                                                                            \
+        finish_rows_##code##_##TS(group, r, width, k, channels, i, (S *)out.buf, &f);     \
+        break;
+                PPB_LINE_TYPES(PPB_CALL, double, d)
+            }
+        } else {
+            gather_rows_f(mid.buf, width, channels, i, k, group, length, r);
+            level->convolve_f(group, &axis);
+            switch (type) { PPB_LINE_TYPES(PPB_CALL, float, f) }
 #undef PPB_CALL
+        }
     }
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
-    PyBuffer_Release(&lines);
+    free(block);
+    PyBuffer_Release(&mid);
+    PyBuffer_Release(&radices);
+    PyBuffer_Release(&table);
     PyBuffer_Release(&out);
     return result;
 }
@@ -434,9 +527,10 @@ static PyObject *ppb_simd_levels(PyObject *module, PyObject *Py_UNUSED(ignored))
 
 static PyMethodDef ppb_methods[] = {
     {"correlate", ppb_correlate, METH_VARARGS, correlate_doc},
-    {"lines_from_columns", ppb_lines_from_columns, METH_VARARGS, lines_from_columns_doc},
-    {"columns_from_lines", ppb_columns_from_lines, METH_VARARGS, columns_from_lines_doc},
-    {"rows_from_lines", ppb_rows_from_lines, METH_VARARGS, rows_from_lines_doc},
+    {"spectral_columns", (PyCFunction)(void (*)(void))ppb_spectral_columns,
+     METH_VARARGS | METH_KEYWORDS, spectral_columns_doc},
+    {"spectral_rows", (PyCFunction)(void (*)(void))ppb_spectral_rows,
+     METH_VARARGS | METH_KEYWORDS, spectral_rows_doc},
     {"simd_level", ppb_simd_level, METH_NOARGS,
      "The SIMD level chosen at import: 'baseline', 'avx2' or 'avx512'."},
     {"simd_levels", ppb_simd_levels, METH_NOARGS, "The SIMD levels this CPU can run."},

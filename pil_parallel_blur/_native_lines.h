@@ -1,77 +1,127 @@
-/* Moving samples between images and the float64 lines the spectral passes
- * transform (engine/spectral.py).  Included once by _native.c.
+/* Moving samples between images and the groups of lines the spectral passes
+ * transform (_native_fft.h; engine/spectral.py).  Included once by _native.c.
  *
- * Only copies, conversions and the final offset / rounding / clipping: the
- * transforms themselves are NumPy's.  NumPy does these transposed copies
- * with a strided loop per element (3-4 ns a sample); here they go through
- * blocks of PPB_LINE_BLOCK rows that stay in cache (under 1 ns).  Every value
- * is the same as NumPy's: conversions are exact or rounded to nearest, and
- * the finish performs NumPy's operations in NumPy's order.
+ * A group holds PPB_FFT_BYTES / sizeof(T) pairs of lines: position k of the
+ * group is that many real parts (the even lines of the pairs), then as many
+ * imaginary parts (the odd lines).  A line past the last one reads as 0.
+ * Only copies, conversions and the final offset / rounding / clipping; every
+ * value is the one the NumPy twin computes (conversions exact or rounded to
+ * nearest, the finish NumPy's operations in NumPy's order).
  */
 
-#define PPB_LINE_BLOCK 64
-
 /* The sample types the spectral passes read and write (no 64-bit integers). */
-#define PPB_LINE_TYPES(X) \
-    X(PPB_U8, uint8_t)    \
-    X(PPB_I8, int8_t)     \
-    X(PPB_U16, uint16_t)  \
-    X(PPB_I16, int16_t)   \
-    X(PPB_U32, uint32_t)  \
-    X(PPB_I32, int32_t)   \
-    X(PPB_F32, float)     \
-    X(PPB_F64, double)
+#define PPB_LINE_TYPES(X, T, TS) \
+    X(PPB_U8, uint8_t, T, TS)    \
+    X(PPB_I8, int8_t, T, TS)     \
+    X(PPB_U16, uint16_t, T, TS)  \
+    X(PPB_I16, int16_t, T, TS)   \
+    X(PPB_U32, uint32_t, T, TS)  \
+    X(PPB_I32, int32_t, T, TS)   \
+    X(PPB_F32, float, T, TS)     \
+    X(PPB_F64, double, T, TS)
 
-/* Lines are `stride` doubles apart (a transform length n ≤ stride, padded so
- * that lines do not all map to the same cache sets).
- *
- * lines[j·stride + r + y] = src[y][first + j] for y < h, j < count (line j is
- * the image's column x0 + j / C, channel j % C, where first = x0·C); then each
- * line's first sample is repeated over [0, r) and its last over [r + h, n). */
-#define PPB_GATHER(code, T)                                                        \
-    static void gather_##code(const T *src, long h, long src_row, long first,      \
-                              long count, double *lines, long n, long r)           \
-    {                                                                              \
-        for (long yb = 0; yb < h; yb += PPB_LINE_BLOCK) {                          \
-            long ye = yb + PPB_LINE_BLOCK < h ? yb + PPB_LINE_BLOCK : h;           \
-            for (long y = yb; y < ye; y++) {                                       \
-                const T *row = src + y * src_row + first;                          \
-                double *col = lines + r + y;                                       \
-                for (long j = 0; j < count; j++) col[j * n] = (double)row[j];      \
-            }                                                                      \
-        }                                                                          \
-    }
-PPB_LINE_TYPES(PPB_GATHER)
+#define PPB_GROUP_LANES(T) ((Py_ssize_t)(PPB_FFT_BYTES / sizeof(T)))
 
-static void pad_lines(double *lines, long count, long stride, long n, long r, long h)
+static inline Py_ssize_t clamp_position(Py_ssize_t i, Py_ssize_t size)
 {
-    for (long j = 0; j < count; j++) {
-        double *line = lines + j * stride;
-        const double head = line[r], tail = line[r + h - 1];
-        for (long i = 0; i < r; i++) line[i] = head;
-        for (long i = r + h; i < n; i++) line[i] = tail;
+    return i < 0 ? 0 : (i >= size ? size - 1 : i);
+}
+
+/* Positions (or samples) moved per line at a time between a group and the
+ * lines of an image: a line's block is read or written in one run while the
+ * group's side stays in the first-level cache. */
+#define PPB_LINE_BLOCK 16
+
+/* The columns pass: the group's lines are `count` (≤ 2·lanes) consecutive
+ * samples of every image row from `first` on, its position k image row
+ * clamp(k - r), less `centre`. */
+#define PPB_GATHER_COLUMNS(code, S, T, TS)                                                \
+    static void gather_columns_##code##_##TS(const S *src, Py_ssize_t row_samples,        \
+                                             Py_ssize_t h, Py_ssize_t first,              \
+                                             Py_ssize_t count, T *group, Py_ssize_t n,    \
+                                             Py_ssize_t r, T centre)                      \
+    {                                                                                     \
+        const Py_ssize_t lanes = PPB_GROUP_LANES(T);                                      \
+        for (Py_ssize_t k = 0; k < n; k++) {                                              \
+            const S *row = src + clamp_position(k - r, h) * row_samples + first;          \
+            T *re = group + 2 * lanes * k, *im = re + lanes;                              \
+            if (count == 2 * lanes) {                                                     \
+                for (Py_ssize_t l = 0; l < PPB_GROUP_LANES(T); l++) {                     \
+                    re[l] = (T)row[2 * l] - centre;                                       \
+                    im[l] = (T)row[2 * l + 1] - centre;                                   \
+                }                                                                         \
+                continue;                                                                 \
+            }                                                                             \
+            for (Py_ssize_t l = 0; l < lanes; l++) {                                      \
+                re[l] = 2 * l < count ? (T)row[2 * l] - centre : (T)0;                    \
+                im[l] = 2 * l + 1 < count ? (T)row[2 * l + 1] - centre : (T)0;            \
+            }                                                                             \
+        }                                                                                 \
+    }
+PPB_LINE_TYPES(PPB_GATHER_COLUMNS, float, f)
+PPB_LINE_TYPES(PPB_GATHER_COLUMNS, double, d)
+
+/* The columns pass's results into rows of an (H, W, C) intermediate, `row`
+ * samples apart: line i of the group is sample `at + i` of each row. */
+#define PPB_SCATTER_COLUMNS(T, TS)                                                        \
+    static void scatter_columns_##TS(const T *group, Py_ssize_t h, Py_ssize_t r,          \
+                                     Py_ssize_t count, T *mid, Py_ssize_t row,            \
+                                     Py_ssize_t at)                                       \
+    {                                                                                     \
+        const Py_ssize_t lanes = PPB_GROUP_LANES(T);                                      \
+        for (Py_ssize_t y = 0; y < h; y++) {                                              \
+            const T *re = group + 2 * lanes * (r + y), *im = re + lanes;                  \
+            T *dst = mid + y * row + at;                                                  \
+            if (count == 2 * lanes) {                                                     \
+                for (Py_ssize_t l = 0; l < PPB_GROUP_LANES(T); l++) {                     \
+                    dst[2 * l] = re[l];                                                   \
+                    dst[2 * l + 1] = im[l];                                               \
+                }                                                                         \
+                continue;                                                                 \
+            }                                                                             \
+            for (Py_ssize_t i = 0; i < count; i++) dst[i] = re[(i & 1) * lanes + i / 2];  \
+        }                                                                                 \
+    }
+PPB_SCATTER_COLUMNS(float, f)
+PPB_SCATTER_COLUMNS(double, d)
+
+/* Where line `line0 + i` of a tile of interleaved rows starts: row
+ * (line0 + i) / C, channel (line0 + i) % C, its samples C apart. */
+static void line_starts(Py_ssize_t *at, Py_ssize_t count, Py_ssize_t line0, Py_ssize_t w,
+                        Py_ssize_t channels)
+{
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const Py_ssize_t j = line0 + i;
+        at[i] = (j / channels) * w * channels + j % channels;
     }
 }
 
-/* mid[y][c][x0 + x] = lines[(x·C + c)·n + r + y], n the stride: the columns pass's results
- * into the (H, C, W) intermediate. */
-#define PPB_SCATTER(code, T)                                                       \
-    static void scatter_##code(const double *lines, long n, long r, long h,        \
-                               long channels, long k, T *mid, long mid_w, long x0) \
-    {                                                                              \
-        for (long yb = 0; yb < h; yb += PPB_LINE_BLOCK) {                          \
-            long ye = yb + PPB_LINE_BLOCK < h ? yb + PPB_LINE_BLOCK : h;           \
-            for (long y = yb; y < ye; y++)                                         \
-                for (long c = 0; c < channels; c++) {                              \
-                    T *dst = mid + (y * channels + c) * mid_w + x0;                \
-                    const double *s = lines + c * n + r + y;                       \
-                    const long step = channels * n;                                \
-                    for (long x = 0; x < k; x++) dst[x] = (T)s[x * step];          \
-                }                                                                  \
-        }                                                                          \
+/* The rows pass: the group's lines are `count` lines of an (rows, w, C)
+ * intermediate from line `line0` on; position k is sample clamp(k - r).
+ * Lanes without a line are 0. */
+#define PPB_GATHER_ROWS(T, TS)                                                            \
+    static void gather_rows_##TS(const T *mid, Py_ssize_t w, Py_ssize_t channels,         \
+                                 Py_ssize_t line0, Py_ssize_t count, T *group,            \
+                                 Py_ssize_t n, Py_ssize_t r)                              \
+    {                                                                                     \
+        const Py_ssize_t lanes = PPB_GROUP_LANES(T);                                      \
+        Py_ssize_t at[2 * PPB_FFT_BYTES / sizeof(float)];                                 \
+        line_starts(at, count, line0, w, channels);                                       \
+        for (Py_ssize_t i = count; i < 2 * lanes; i++)                                    \
+            for (Py_ssize_t k = 0; k < n; k++)                                            \
+                group[2 * lanes * k + (i & 1) * lanes + i / 2] = (T)0;                    \
+        for (Py_ssize_t kb = 0; kb < n; kb += PPB_LINE_BLOCK) {                           \
+            const Py_ssize_t ke = kb + PPB_LINE_BLOCK < n ? kb + PPB_LINE_BLOCK : n;      \
+            for (Py_ssize_t i = 0; i < count; i++) {                                      \
+                const T *line = mid + at[i];                                              \
+                T *dst = group + (i & 1) * lanes + i / 2;                                 \
+                for (Py_ssize_t k = kb; k < ke; k++)                                      \
+                    dst[2 * lanes * k] = line[clamp_position(k - r, w) * channels];       \
+            }                                                                             \
+        }                                                                                 \
     }
-PPB_SCATTER(PPB_F32, float)
-PPB_SCATTER(PPB_F64, double)
+PPB_GATHER_ROWS(float, f)
+PPB_GATHER_ROWS(double, d)
 
 struct ppb_line_finish {
     double offset, lo, hi;
@@ -95,18 +145,41 @@ static inline double line_finish(double v, const struct ppb_line_finish *f)
     return v;
 }
 
-/* out[y][x][c] = finish(lines[(y·C + c)·n + r + x]) for y < rows, x < w (n the stride). */
-#define PPB_FINISH(code, T)                                                        \
-    static void finish_##code(const double *lines, long n, long r, long rows,      \
-                              long w, long channels, T *out,                       \
-                              const struct ppb_line_finish *f)                     \
-    {                                                                              \
-        for (long y = 0; y < rows; y++)                                            \
-            for (long c = 0; c < channels; c++) {                                  \
-                const double *s = lines + (y * channels + c) * n + r;              \
-                T *dst = out + y * w * channels + c;                               \
-                for (long x = 0; x < w; x++)                                       \
-                    dst[x * channels] = (T)line_finish(s[x], f);                   \
-            }                                                                      \
+/* The rows pass's results, finished, into interleaved output rows of w
+ * pixels: line `line0 + i` is row (line0 + i) / C, channel (line0 + i) % C. */
+#define PPB_FINISH_ROWS(code, S, T, TS)                                                   \
+    static void finish_rows_##code##_##TS(const T *group, Py_ssize_t r, Py_ssize_t w,     \
+                                          Py_ssize_t count, Py_ssize_t channels,          \
+                                          Py_ssize_t line0, S *out,                       \
+                                          const struct ppb_line_finish *f)                \
+    {                                                                                     \
+        const Py_ssize_t lanes = PPB_GROUP_LANES(T);                                      \
+        Py_ssize_t at[2 * PPB_FFT_BYTES / sizeof(float)];                                 \
+        line_starts(at, count, line0, w, channels);                                       \
+        /* integers rounded half to even (the usual case): the same values as     \
+         * line_finish, without its branches (clipping to integer bounds and     \
+         * rounding commute; an offset of 0 changes no integer) */               \
+        const int fast = f->clip && f->rounding == PPB_RINT;                             \
+        const double offset = f->offset, lo = f->lo, hi = f->hi;                         \
+        for (Py_ssize_t xb = 0; xb < w; xb += PPB_LINE_BLOCK) {                           \
+            const Py_ssize_t xe = xb + PPB_LINE_BLOCK < w ? xb + PPB_LINE_BLOCK : w;      \
+            for (Py_ssize_t i = 0; i < count; i++) {                                      \
+                const T *src = group + 2 * lanes * r + (i & 1) * lanes + i / 2;           \
+                S *dst = out + at[i];                                                     \
+                if (!fast) {                                                              \
+                    for (Py_ssize_t x = xb; x < xe; x++)                                  \
+                        dst[x * channels] = (S)line_finish((double)src[2 * lanes * x], f); \
+                    continue;                                                             \
+                }                                                                         \
+                for (Py_ssize_t x = xb; x < xe; x++) {                                    \
+                    double v = (double)src[2 * lanes * x] + offset;                       \
+                    v = v == v ? v : 0.0;                                                 \
+                    v = v < lo ? lo : v;                                                  \
+                    v = v > hi ? hi : v;                                                  \
+                    dst[x * channels] = (S)llrint(v);                                     \
+                }                                                                         \
+            }                                                                             \
+        }                                                                                 \
     }
-PPB_LINE_TYPES(PPB_FINISH)
+PPB_LINE_TYPES(PPB_FINISH_ROWS, float, f)
+PPB_LINE_TYPES(PPB_FINISH_ROWS, double, d)

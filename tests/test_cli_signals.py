@@ -17,6 +17,7 @@ import subprocess
 import termios
 import time
 
+import numpy as np
 import pytest
 from conftest import CLI, photo_like, wait_for
 from PIL import Image
@@ -42,10 +43,11 @@ def _read_pty(fd, proc, timeout=600):
 
 def test_progress_bar_in_a_terminal_ends_clean(tmp_path):
     """A real pty: counts that never jump, and the result line on a line of its own."""
-    src = tmp_path / "big.png"
-    # 12 MP at sigma 100: estimated over the 1 s from which a single image gets a bar
-    Image.fromarray(photo_like(3000, 4000, seed=1)).save(src)
-    out = tmp_path / "out.png"
+    src = tmp_path / "big.tif"
+    # 36 MP at sigma 100: estimated over the 1 s from which a single image gets a bar
+    # (uncompressed TIFF: quick to write and read)
+    Image.fromarray(np.tile(photo_like(1000, 1500, seed=1), (6, 4, 1))).save(src)
+    out = tmp_path / "out.tif"
     main, child = pty.openpty()
     # a terminal 100 columns wide (a fresh pty has 0 columns: tqdm draws nothing)
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))

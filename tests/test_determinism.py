@@ -99,6 +99,7 @@ CASES = textwrap.dedent(
     import numpy as np
     from PIL import Image, ImageFilter
     import pil_parallel_blur as pb
+    from pil_parallel_blur import testing
     rng = np.random.default_rng(0)
     u8 = rng.integers(0, 256, (700, 530, 3), dtype=np.uint8)
     u16 = rng.integers(0, 65536, (90, 77), dtype=np.uint16)
@@ -109,6 +110,8 @@ CASES = textwrap.dedent(
         "u8 sigma 2": pb.gaussian_blur(u8, sigma=2, n_jobs=1),
         "u8 sigma (1, 9)": pb.gaussian_blur(u8, sigma=(1.0, 9.0), n_jobs=1),
         "u8 sigma 90 (spectral)": pb.gaussian_blur(u8, sigma=90, n_jobs=1),
+        "u8 sigma 12, 3 threads (spectral)": pb.gaussian_blur(
+            u8, sigma=12, n_jobs=3, backend="threading"),
         "u16": pb.gaussian_blur(u16, sigma=3, n_jobs=1),
         "f32": pb.gaussian_blur(f32, sigma=2.5, n_jobs=1),
         "i64": pb.gaussian_blur(i64, sigma=1.5, n_jobs=1),
@@ -117,6 +120,9 @@ CASES = textwrap.dedent(
             Image.fromarray(u8).filter(pb.ParallelKernelFilter(k.tolist(), 9, 1, n_jobs=1))
         ),
     }
+    with testing.spectral_always():  # the float64 transform, both passes' finish
+        results["u16 spectral"] = pb.gaussian_blur(u16, sigma=3, n_jobs=1)
+        results["f32 spectral"] = pb.gaussian_blur(f32, sigma=2.5, n_jobs=1)
     print(json.dumps({
         "info": pb.info(),
         "digests": {n: hashlib.sha256(np.ascontiguousarray(r)).hexdigest()

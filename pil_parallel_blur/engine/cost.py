@@ -1,7 +1,8 @@
 """What a plan costs on one core, by method: how the engine chooses, and when workers pay.
 
-Measured with the native engine on the development machine (2 vCPUs, AVX2;
-docs/benchmarks.md). Only ratios matter for the choice; the absolute figures
+The direct figures were measured with the native engine on a 2-vCPU AVX2
+machine, the spectral ones beside them on a 2-vCPU AVX-512 one
+(docs/benchmarks.md). Only ratios matter for the choice; the absolute figures
 also decide when an image is too small for workers.
 
 Tests: test_spectral.py, test_engine_extremes.py.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from .boxes import BoxPlan
 from .plan import CorrelationPlan
-from .spectral import fast_length, suits_spectral
+from .spectral import fast_length, group_lines, suits_spectral
 
 __all__ = ["direct_seconds", "spectral_seconds", "prefers_spectral", "box_seconds"]
 
@@ -22,15 +23,19 @@ BOX_NS = 1.5
 #: sample for a kernel of mean radius ``r`` (both passes, symmetric taps folded).
 DIRECT_NS = 1.2
 DIRECT_NS_PER_TAP = 0.36
-#: Spectral passes: ns per transformed sample of one pass (forward transform,
-#: product, inverse, and the copies in and out). With the two figures above it
-#: puts the crossover where it was measured: σ ≈ 32 on 3 MP RGB, σ ≈ 40 on
-#: 0.35 MP (docs/benchmarks.md).
-SPECTRAL_NS = 16.0
-#: Spectral passes: ns per line transformed (planning, the copies' set-up and a
-#: transform call per line): what makes a pass over many very short lines —
-#: the columns of an image one or two rows high — cost more than its samples.
-SPECTRAL_LINE_NS = 150.0
+#: Spectral passes: ns per transformed sample of one pass (gathering the lines,
+#: forward transform, product, inverse, and the copy or finish out), on the
+#: scale of the direct figures above. The compiled transform was measured
+#: beside the direct passes on a 2-vCPU AMD EPYC (AVX-512, and AVX2 forced),
+#: 24 MP RGB, one core: both took ~0.39 s at σ ≈ 11 (r ≈ 33), where the direct
+#: figures above give 0.94 s for the 147 M transformed samples: 6.4 ns each.
+SPECTRAL_NS = 6.4
+#: Spectral passes: ns per line transformed (its share of a group's set-up,
+#: and of a call per tile), on the same scale: what makes a pass over many very
+#: short lines — the columns of an image one or two rows high — cost more than
+#: its samples. Measured ~40 ns there, beside direct passes the figures above
+#: put 2.4–2.7× slower than they ran.
+SPECTRAL_LINE_NS = 100.0
 
 
 def direct_seconds(plan: CorrelationPlan) -> float:
@@ -44,13 +49,15 @@ def direct_seconds(plan: CorrelationPlan) -> float:
 def spectral_seconds(plan: CorrelationPlan) -> float:
     """Seconds of the two spectral passes, each axis by its own lines and length.
 
-    Every line is transformed at its padded length, and every line costs
-    ``SPECTRAL_LINE_NS`` besides: ``W·C`` columns of ``H + 2·r_y`` samples,
-    ``H·C`` rows of ``W + 2·r_x``.
+    Lines are transformed a group at a time (``group_lines``), so a pass over
+    fewer lines than a group costs a whole group: ``W·C`` columns of
+    ``H + 2·r_y`` samples, ``H·C`` rows of ``W + 2·r_x``, each count rounded up
+    to whole groups; and every line costs ``SPECTRAL_LINE_NS`` besides.
     """
+    group = group_lines(plan.compute_dtype)
     n_columns, n_rows = plan.width * plan.channels, plan.height * plan.channels
-    columns = n_columns * fast_length(plan.height + 2 * plan.r_y)
-    rows = n_rows * fast_length(plan.width + 2 * plan.r_x)
+    columns = -(-n_columns // group) * group * fast_length(plan.height + 2 * plan.r_y)
+    rows = -(-n_rows // group) * group * fast_length(plan.width + 2 * plan.r_x)
     lines = n_columns + n_rows
     return ((columns + rows) * SPECTRAL_NS + lines * SPECTRAL_LINE_NS) * 1e-9
 

@@ -1,37 +1,53 @@
-"""Large kernels through the discrete Fourier transform: exact, and cheaper past σ ≈ 30.
+"""Large kernels through the discrete Fourier transform: a transform of many lines at once.
 
 The direct passes cost a multiply-add per tap, so their time grows with the
 radius; Pillow's box blurs do not. Past the radius where the two meet (see
-``engine.cost``) a separable kernel is applied as two passes of whole lines:
+``engine.cost``) a separable kernel with symmetric taps is applied as two
+passes of whole lines:
 
 1. **columns**: every column of every channel, edge-replicated by ``r_y``
-   rows on each side, correlated with ``g_y`` through ``numpy.fft`` (real
-   transform, product with the kernel's frequency response, inverse), into an
-   intermediate image in the plan's compute type;
+   rows on each side, correlated with ``g_y`` into an intermediate image in
+   the plan's compute type;
 2. **rows**: every row of the intermediate, edge-replicated by ``r_x``
    pixels, correlated with ``g_x`` the same way, then offset, rounded and
    clipped into the output.
 
 A line of length ``n`` is transformed at a length ``N ≥ n + 2r`` (the
 smallest ``2^a·3^b·5^c``), so the circular correlation never wraps: the result
-is the linear correlation of SPEC §2, with float64 round-off of about
-``1e-13`` of the line's magnitude (the direct float32 passes leave ~``1e-5``
-levels). Workers take ranges of columns, then ranges of rows.
+is the linear correlation.
 
-Determinism by construction: each line is transformed alone at a length
-fixed by the image and the kernel (NumPy's FFT runs line by line, in one
-thread, and gives the same bits whatever the batch), the kernel's response is
-real (symmetric taps), so its product is one IEEE multiply per component,
-and everything else is copying. So the bytes do not depend on how the
-columns and rows are shared out, on the backend or on the engine (native or
-NumPy: both use this path for the same plans).
+**The transform.** Lines travel in pairs, line ``2i`` as the real part and
+``2i + 1`` as the imaginary part of one complex line: the kernel's response is
+real (symmetric taps), so the product with it keeps the two apart, and no
+real-transform unpacking is needed. The forward transform decimates in
+frequency, stage by stage (radices 4, 2, 3, 5), leaving the spectrum in
+digit-reversed order; the response is stored in that order (and divided by
+``N``), and the inverse undoes the stages in reverse order, so nothing is
+ever reordered. The compiled engine runs each stage over a group of pairs as
+64-byte vectors, one lane per pair (``_native_fft.h``); ``convolve_pairs`` is
+its NumPy twin, vectorised over the pairs instead of the lanes. Both perform
+the same IEEE operations in the same order (the C is compiled with
+``-ffp-contract=off``, the twiddles and responses come from here), so they
+give the same bits.
+
+**Compute type.** The plan's: float32 for large 8-bit images, float64 for
+everything else. 8-bit samples are transformed less 128 (the middle of their
+range), which halves the float32 round-off; the ``128·Σg_y·Σg_x`` taken off is
+added back in the finish.
+
+**Determinism by construction.** A line's partner is fixed by the image
+alone (line ``i`` pairs with ``i ^ 1``, counting the column pass's lines as
+the samples of an image row and the rows pass's as row·C + channel; a last
+line without a partner pairs with zeros): the tiles of both passes start on
+even pixel columns and rows, so every cut, backend, ``n_jobs``, SIMD level and
+engine computes each pair the same way.
 
 Tests: test_spectral.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import NamedTuple
 
@@ -43,28 +59,22 @@ from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile
 __all__ = [
     "SpectralPlan",
     "SpectralPass",
+    "SpectralAxis",
     "plan_spectral",
     "suits_spectral",
     "columns_pass",
     "rows_pass",
+    "convolve_pairs",
+    "group_lines",
 ]
 
-#: float64 samples in one chunk of columns being transformed (~12 MB per
-#: temporary, two or three at a time per worker): wider chunks copy longer runs
-#: of each image row. Columns pass of 24 MP RGB at σ 64, one core: 0.3 / 0.6 /
-#: 0.9 / 1.5 / 2.4 M samples took 1.61 / 1.47 / 1.38 / 1.23 / 1.20 s.
-CHUNK_SAMPLES = 1_500_000
-#: ... and in the rows pass (~1 MB): 32 / 64 / 128 / 256 K samples took
-#: 1.41 / 1.06 / 0.97–1.00 / 1.05 s.
-ROW_SAMPLES = 1 << 17
-#: Image rows copied into (and out of) a chunk of columns at a time: the block
-#: stays in cache and its pages in the TLB (a whole-height strided copy of a
-#: 24 MP image ran 5× slower).
-BLOCK_ROWS = 256
+#: Line pairs the NumPy twin transforms at once: its temporaries then stay
+#: within the caches for lines of a few thousand samples.
+TWIN_PAIRS = 64
 
 
 def fast_length(n: int) -> int:
-    """Return the smallest ``2^a·3^b·5^c ≥ n`` (a length NumPy's FFT handles fastest)."""
+    """Return the smallest ``2^a·3^b·5^c ≥ n``: the transform's radices are 2 to 5."""
     best = 1 << max(0, (n - 1).bit_length())
     f5 = 1
     while f5 < best:
@@ -79,22 +89,114 @@ def fast_length(n: int) -> int:
     return best
 
 
+def group_lines(dtype: np.dtype) -> int:
+    """Return how many lines the compiled engine transforms together (32 float32, 16 float64)."""
+    return 2 * 64 // np.dtype(dtype).itemsize
+
+
+def radices(length: int) -> tuple[int, ...]:
+    """Return the stages' radices for ``length`` (a ``2^a·3^b·5^c``): 4s, then a 2, 3s, 5s."""
+    counts: dict[int, int] = {}
+    rest = length
+    for p in (2, 3, 5):
+        counts[p] = 0
+        while rest % p == 0:
+            rest //= p
+            counts[p] += 1
+    if rest != 1:
+        raise ValueError(f"length must be 2^a·3^b·5^c, got {length}")
+    fours, two = divmod(counts[2], 2)
+    return (4,) * fours + (2,) * two + (3,) * counts[3] + (5,) * counts[5]
+
+
+def digit_reversed(length: int, stages: tuple[int, ...]) -> np.ndarray:
+    """Return, for each position of the forward transform's output, the frequency it holds.
+
+    Stage ``s`` splits each span into ``p_s`` sub-spans of the frequencies
+    ``≡ k (mod p_s)``: position ``Σ k_s·N/(p_0…p_s)`` holds frequency
+    ``k_0 + p_0·k_1 + p_0·p_1·k_2 + …``.
+    """
+    position = np.arange(length)
+    frequency = np.zeros(length, dtype=np.int64)
+    weight_position, weight_frequency = length, 1
+    for p in stages:
+        weight_position //= p
+        frequency += (position // weight_position) % p * weight_frequency
+        weight_frequency *= p
+    return frequency
+
+
+@dataclass(frozen=True, eq=False)
+class SpectralAxis:
+    """The transform of one axis: its length, radices and table (compute type).
+
+    ``table`` is the kernel's real response at the transform's frequencies,
+    divided by ``length``, in the forward transform's (digit-reversed) order;
+    then, stage by stage, the twiddles ``w_M^{jk}`` (real parts of
+    ``k = 1 … p-1`` for ``j < m``, then the imaginary parts). Computed in
+    float64 and rounded once to the compute type, the same table for both engines.
+    """
+
+    length: int
+    stages: tuple[int, ...]
+    table: np.ndarray
+
+    @property
+    def radices(self) -> bytes:
+        """The radices, one byte each (as the compiled engine takes them)."""
+        return bytes(self.stages)
+
+    def parts(self) -> tuple[np.ndarray, list[tuple[int, int, np.ndarray, np.ndarray]]]:
+        """Return the response and each stage's ``(p, m, twiddles re, twiddles im)``."""
+        n = self.length
+        at, span = n, n
+        stages = []
+        for p in self.stages:
+            m = span // p
+            size = (p - 1) * m
+            wr = self.table[at : at + size].reshape(p - 1, m, 1)
+            wi = self.table[at + size : at + 2 * size].reshape(p - 1, m, 1)
+            stages.append((p, m, wr, wi))
+            at += 2 * size
+            span = m
+        return self.table[:n].reshape(n, 1), stages
+
+
+def plan_axis(taps: np.ndarray, length: int, dtype: np.dtype) -> SpectralAxis:
+    """Build the transform of ``length`` for correlating lines with ``taps`` (symmetric)."""
+    r = len(taps) // 2
+    centred = np.zeros(length)
+    centred[: r + 1] = taps[r:]
+    if r:
+        centred[length - r :] = taps[:r]
+    stages = radices(length)
+    response = np.fft.fft(centred).real / length
+    parts = [response[digit_reversed(length, stages)]]
+    span = length
+    for p in stages:
+        m = span // p
+        jk = np.outer(np.arange(1, p), np.arange(m)) % span
+        angle = -2.0 * np.pi * jk / span
+        parts += [np.cos(angle).ravel(), np.sin(angle).ravel()]
+        span = m
+    table = np.ascontiguousarray(np.concatenate(parts).astype(dtype))
+    return SpectralAxis(length=length, stages=stages, table=table)
+
+
 @dataclass(frozen=True, eq=False)
 class SpectralPlan:
-    """A plan computed through the FFT: transform lengths and the kernel's responses.
+    """A plan computed through the FFT: both axes' transforms, the centre and the finish.
 
     Built once by ``plan_spectral`` (from the plan alone) and shipped to the
-    workers with it. ``response_*`` is the real frequency response of the
-    centred taps, stored as complex so the product with a spectrum is one
-    NumPy multiply (its imaginary parts are zero, so every component gets
-    exactly one IEEE multiply).
+    workers with it. ``centre`` is taken off every sample before the columns
+    pass; ``finish`` is the plan with ``centre·Σg_y·Σg_x`` added to its offset.
     """
 
     plan: CorrelationPlan
-    length_y: int
-    length_x: int
-    response_y: np.ndarray
-    response_x: np.ndarray
+    axis_y: SpectralAxis
+    axis_x: SpectralAxis
+    centre: float
+    finish: CorrelationPlan
 
     @property
     def mid_dtype(self) -> np.dtype:
@@ -103,11 +205,12 @@ class SpectralPlan:
 
     @property
     def mid_shape(self) -> tuple[int, int, int]:
-        """Shape of the intermediate image: ``(H, C, W)``, each row's channels apart.
+        """Shape of the intermediate image: ``(H, W, C)``, interleaved like the image.
 
-        The rows pass then reads whole lines; the columns pass fills it.
+        The columns pass then writes runs of whole rows' samples, and the
+        rows pass reads each row's channels as its lines.
         """
-        return (self.plan.height, self.plan.channels, self.plan.width)
+        return (self.plan.height, self.plan.width, self.plan.channels)
 
     @property
     def columns(self) -> SpectralPass:
@@ -142,58 +245,132 @@ def suits_spectral(plan: CorrelationPlan) -> bool:
     return bool((g_y == g_y[::-1]).all() and (g_x == g_x[::-1]).all())
 
 
-def _response(taps: np.ndarray, length: int) -> np.ndarray:
-    """Return the real frequency response of ``taps`` centred on sample 0, at ``length``."""
-    r = len(taps) // 2
-    centred = np.zeros(length)
-    centred[: r + 1] = taps[r:]
-    if r:
-        centred[length - r :] = taps[:r]
-    return np.fft.rfft(centred).real.astype(np.complex128)
-
-
 def plan_spectral(plan: CorrelationPlan) -> SpectralPlan:
     """Build the spectral plan of ``plan`` (which ``suits_spectral``)."""
-    length_y = fast_length(plan.height + 2 * plan.r_y)
-    length_x = fast_length(plan.width + 2 * plan.r_x)
     g_y, g_x = plan.terms[0]
+    dtype = plan.compute_dtype
+    centre = 128.0 if plan.out_dtype == np.uint8 else 0.0
+    shift = centre * float(g_y.sum()) * float(g_x.sum())
     return SpectralPlan(
         plan=plan,
-        length_y=length_y,
-        length_x=length_x,
-        response_y=_response(g_y, length_y),
-        response_x=_response(g_x, length_x),
+        axis_y=plan_axis(g_y, fast_length(plan.height + 2 * plan.r_y), dtype),
+        axis_x=plan_axis(g_x, fast_length(plan.width + 2 * plan.r_x), dtype),
+        centre=centre,
+        finish=replace(plan, offset=plan.offset + shift),
     )
 
 
-def _pad(lines: np.ndarray, r: int, n: int) -> None:
-    """Repeat each line's first sample (at ``r``) before it and its last (``r + n - 1``) after."""
-    lines[..., :r] = lines[..., r : r + 1]
-    lines[..., r + n :] = lines[..., r + n - 1 : r + n]
+# ---- the NumPy twin of _native_fft.h: the same operations in the same order ----
+
+_Pair = tuple[np.ndarray, np.ndarray]
 
 
-def _transform(lines: np.ndarray, response: np.ndarray) -> None:
-    """Correlate whole lines circularly with the kernel of ``response``, in place."""
-    spectrum = np.fft.rfft(lines, axis=-1)
-    np.multiply(spectrum, response, out=spectrum)
-    np.fft.irfft(spectrum, n=lines.shape[-1], axis=-1, out=lines)
+def _dft(p: int, x: list[_Pair], t: type) -> list[_Pair]:
+    """Return the radix-``p`` butterfly, forward (``e^{-2πi/p}``), as _native_fft.h computes it."""
+    if p == 2:
+        (x0r, x0i), (x1r, x1i) = x
+        return [(x0r + x1r, x0i + x1i), (x0r - x1r, x0i - x1i)]
+    if p == 3:
+        (x0r, x0i), (x1r, x1i), (x2r, x2i) = x
+        t1r, t1i = x1r + x2r, x1i + x2i
+        half, sin60 = t(0.5), t(0.8660254037844386)
+        t2r, t2i = x0r - half * t1r, x0i - half * t1i
+        t3r, t3i = sin60 * (x1r - x2r), sin60 * (x1i - x2i)
+        return [(x0r + t1r, x0i + t1i), (t2r + t3i, t2i - t3r), (t2r - t3i, t2i + t3r)]
+    if p == 4:
+        (x0r, x0i), (x1r, x1i), (x2r, x2i), (x3r, x3i) = x
+        t0r, t0i, t1r, t1i = x0r + x2r, x0i + x2i, x0r - x2r, x0i - x2i
+        t2r, t2i, t3r, t3i = x1r + x3r, x1i + x3i, x1r - x3r, x1i - x3i
+        return [
+            (t0r + t2r, t0i + t2i),
+            (t1r + t3i, t1i - t3r),
+            (t0r - t2r, t0i - t2i),
+            (t1r - t3i, t1i + t3r),
+        ]
+    (x0r, x0i), (x1r, x1i), (x2r, x2i), (x3r, x3i), (x4r, x4i) = x
+    c72, c144 = t(0.30901699437494745), t(-0.8090169943749475)
+    s72, s144 = t(0.9510565162951535), t(0.5877852522924731)
+    t1r, t1i, t2r, t2i = x1r + x4r, x1i + x4i, x2r + x3r, x2i + x3i
+    t3r, t3i, t4r, t4i = x1r - x4r, x1i - x4i, x2r - x3r, x2i - x3i
+    a1r, a1i = (x0r + c72 * t1r) + c144 * t2r, (x0i + c72 * t1i) + c144 * t2i
+    a2r, a2i = (x0r + c144 * t1r) + c72 * t2r, (x0i + c144 * t1i) + c72 * t2i
+    b1r, b1i = s72 * t3r + s144 * t4r, s72 * t3i + s144 * t4i
+    b2r, b2i = s144 * t3r - s72 * t4r, s144 * t3i - s72 * t4i
+    return [
+        ((x0r + t1r) + t2r, (x0i + t1i) + t2i),
+        (a1r + b1i, a1i - b1r),
+        (a2r + b2i, a2i - b2r),
+        (a2r - b2i, a2i + b2r),
+        (a1r - b1i, a1i + b1r),
+    ]
 
 
-def line_stride(length: int) -> int:
-    """Return how many float64 apart to store lines of ``length``: ≥ it, ≡ 8 mod 64.
+def _stage(
+    re: np.ndarray, im: np.ndarray, p: int, m: int, wr: np.ndarray, wi: np.ndarray, inverse: bool
+) -> None:
+    """One stage over positions × pairs arrays, in place (see ``_native_fft.h``)."""
+    t = re.dtype.type
+    rr = re.reshape(-1, p, m, re.shape[-1])
+    ii = im.reshape(-1, p, m, im.shape[-1])
+    x = [(rr[:, q], ii[:, q]) for q in range(p)]
+    if inverse and m > 1:
+        x[1:] = [(xr * wr[k] + xi * wi[k], xi * wr[k] - xr * wi[k]) for k, (xr, xi) in
+                 enumerate(x[1:])]  # fmt: skip
+    y = _dft(p, x, t)
+    if inverse:
+        y = [y[0], *y[:0:-1]]
+    elif m > 1:
+        y[1:] = [(yr * wr[k] - yi * wi[k], yr * wi[k] + yi * wr[k]) for k, (yr, yi) in
+                 enumerate(y[1:])]  # fmt: skip
+    for q, (yr, yi) in enumerate(y):
+        rr[:, q] = yr
+        ii[:, q] = yi
 
-    Lines a multiple of 4 KiB apart all fall in the same cache sets, and
-    copying across them misses on every line: 4608 samples (36 KiB) made the
-    columns pass of a 24 MP image 1.9× slower than 4500 did. 8 more doubles
-    than a multiple of 64 puts consecutive lines one cache line apart in set.
+
+def convolve_pairs(re: np.ndarray, im: np.ndarray, axis: SpectralAxis) -> None:
+    """Correlate lines circularly with the kernel of ``axis``, in place: the NumPy twin.
+
+    ``re`` and ``im`` are ``(axis.length, pairs)`` C-contiguous arrays of the
+    compute type: position by position, the even and the odd line of each pair.
     """
-    return length + (8 - length) % 64
+    response, stages = axis.parts()
+    for p, m, wr, wi in stages:
+        _stage(re, im, p, m, wr, wi, False)
+    re *= response
+    im *= response
+    for p, m, wr, wi in reversed(stages):
+        _stage(re, im, p, m, wr, wi, True)
 
 
-def _lines(count: int, channels: int, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return a buffer of ``count × channels`` lines ``line_stride(length)`` apart; its view."""
-    buffer = np.empty((count, channels, line_stride(length)))
-    return buffer, buffer[..., :length]
+def _pairs(lines: np.ndarray, dtype: np.dtype, centre: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``(length, count)`` lines into the pairs' parts, less ``centre`` (an odd last: 0)."""
+    values = lines.astype(dtype)
+    if centre:
+        values -= dtype.type(centre)
+    if values.shape[1] % 2:
+        values = np.concatenate([values, np.zeros((len(values), 1), dtype)], axis=1)
+    return np.ascontiguousarray(values[:, 0::2]), np.ascontiguousarray(values[:, 1::2])
+
+
+def _unpair(re: np.ndarray, im: np.ndarray, count: int) -> np.ndarray:
+    """Interleave the pairs' parts back into ``count`` lines (positions × lines)."""
+    lines = np.empty((len(re), 2 * re.shape[1]), re.dtype)
+    lines[:, 0::2] = re
+    lines[:, 1::2] = im
+    return lines[:, :count]
+
+
+def _twin_pixels(channels: int) -> int:
+    """Pixels (columns or rows) the twin takes at once: ``TWIN_PAIRS`` pairs, an even number."""
+    return max(2, (2 * TWIN_PAIRS // channels) & ~1)
+
+
+def _check_pairs(first_line: int) -> None:
+    """Refuse a tile whose first line is odd: it would pair lines the image does not."""
+    if first_line % 2:
+        raise ValueError(
+            f"a spectral tile must start on an even line (pairs are 2i, 2i + 1), got {first_line}"
+        )
 
 
 def columns_pass(
@@ -209,40 +386,33 @@ def columns_pass(
 
     ``src`` holds whole-height image columns from ``src_col0`` on (shape
     ``(H, w)`` or ``(H, w, C)``, C-contiguous), ``mid`` intermediate columns
-    from ``mid_col0`` on (shape ``(H, C, w)``, of ``sp.mid_dtype``). A few
-    columns at a time become contiguous float64 lines: through the compiled
-    copies when ``native`` (the extension module) is given, else NumPy's
-    transposing assignments, ``BLOCK_ROWS`` rows at a time. Same values.
+    from ``mid_col0`` on (shape ``(H, w, C)``, of ``sp.mid_dtype``).
+    ``tile.left`` is even. Through the compiled transform when ``native`` (the
+    extension module) is given, else its NumPy twin; same values.
     """
-    plan = sp.plan
-    h, c, r, n_fft = plan.height, plan.channels, plan.r_y, sp.length_y
-    image = src.reshape(h, -1, c)
-    inter = mid.reshape(h, c, -1)
-    step = max(1, CHUNK_SAMPLES // (c * n_fft))
+    plan, axis = sp.plan, sp.axis_y
+    h, c, r = plan.height, plan.channels, plan.r_y
+    _check_pairs(tile.left * c)
+    image = src.reshape(h, -1)
+    inter = mid.reshape(h, -1, c)
+    if native is not None:
+        native.spectral_columns(
+            src=image, src_type=TYPE_CODES[image.dtype], row_samples=image.shape[1],
+            height=h, first=(tile.left - src_col0) * c, count=(tile.right - tile.left) * c,
+            mid=inter, mid_width=inter.shape[1], mid_x0=tile.left - mid_col0, channels=c,
+            radius=r, length=axis.length, radices=axis.radices, table=axis.table,
+            double=sp.mid_dtype == np.float64, centre=sp.centre,
+        )  # fmt: skip
+        return
+    rows = np.clip(np.arange(axis.length) - r, 0, h - 1)
+    step = _twin_pixels(c)
     for x0 in range(tile.left, tile.right, step):
         x1 = min(tile.right, x0 + step)
-        buffer, lines = _lines(x1 - x0, c, n_fft)
-        if native is not None:
-            native.lines_from_columns(
-                image, TYPE_CODES[image.dtype], h, image.shape[1] * c,
-                (x0 - src_col0) * c, (x1 - x0) * c, buffer, buffer.shape[2], n_fft, r,
-            )  # fmt: skip
-            _transform(lines, sp.response_y)
-            native.columns_from_lines(
-                buffer, buffer.shape[2], r, h, c, x1 - x0, inter,
-                inter.dtype == np.float64, inter.shape[2], x0 - mid_col0,
-            )  # fmt: skip
-            continue
-        for y0 in range(0, h, BLOCK_ROWS):
-            y1 = min(h, y0 + BLOCK_ROWS)
-            block = image[y0:y1, x0 - src_col0 : x1 - src_col0]
-            lines[:, :, r + y0 : r + y1] = block.transpose(1, 2, 0)
-        _pad(lines, r, h)
-        _transform(lines, sp.response_y)
-        result = lines[..., r : r + h]
-        for y0 in range(0, h, BLOCK_ROWS):
-            y1 = min(h, y0 + BLOCK_ROWS)
-            inter[y0:y1, :, x0 - mid_col0 : x1 - mid_col0] = result[:, :, y0:y1].transpose(2, 1, 0)
+        block = image[:, (x0 - src_col0) * c : (x1 - src_col0) * c][rows]
+        re, im = _pairs(block, sp.mid_dtype, sp.centre)
+        convolve_pairs(re, im, axis)
+        result = _unpair(re[r : r + h], im[r : r + h], (x1 - x0) * c)
+        inter[:, x0 - mid_col0 : x1 - mid_col0] = result.reshape(h, -1, c)
 
 
 def rows_pass(
@@ -256,30 +426,34 @@ def rows_pass(
 ) -> None:
     """Second pass: rows ``[tile.top, tile.bottom)`` of the intermediate with ``g_x``, finished.
 
-    ``mid`` holds whole intermediate rows (``(C, W)`` each) from ``mid_row0``
+    ``mid`` holds whole intermediate rows (``(W, C)`` each) from ``mid_row0``
     on, ``out`` whole output rows (``plan.out_dtype``, C-contiguous) from
-    ``out_row0`` on. The results are finished (offset, rounding, clipping) and
-    interleaved into ``out`` by the compiled copies when ``native`` is given,
-    else by NumPy; same values.
+    ``out_row0`` on; ``tile.top`` is even. The results are finished (offset,
+    rounding, clipping) and interleaved into ``out``, by the compiled engine
+    when ``native`` is given, else by NumPy; same values.
     """
-    plan = sp.plan
-    w, c, r, n_fft = plan.width, plan.channels, plan.r_x, sp.length_x
-    inter = mid.reshape(-1, c, w)
-    rows_out = out.reshape(-1, w, c)
-    step = max(1, ROW_SAMPLES // (c * n_fft))
-    rounding = ROUNDING_CODES[plan.rounding]
-    lo, hi = plan.clip if plan.clip is not None else (0.0, 0.0)
-    for y0 in range(tile.top, tile.bottom, step):
-        y1 = min(tile.bottom, y0 + step)
-        buffer, lines = _lines(y1 - y0, c, n_fft)
-        lines[:, :, r : r + w] = inter[y0 - mid_row0 : y1 - mid_row0]
-        _pad(lines, r, w)
-        _transform(lines, sp.response_x)
-        target = rows_out[y0 - out_row0 : y1 - out_row0]
-        if native is not None:
-            native.rows_from_lines(
-                buffer, buffer.shape[2], r, y1 - y0, w, c, target, TYPE_CODES[plan.out_dtype],
-                plan.offset, rounding, plan.clip is not None, lo, hi,
-            )  # fmt: skip
-        else:
-            finish_samples(lines[..., r : r + w], plan, out=target.transpose(0, 2, 1))
+    plan, axis, finish = sp.plan, sp.axis_x, sp.finish
+    w, c, r = plan.width, plan.channels, plan.r_x
+    _check_pairs(tile.top * c)
+    rows_mid = mid.reshape(-1, w, c)[tile.top - mid_row0 : tile.bottom - mid_row0]
+    rows_out = out.reshape(-1, w, c)[tile.top - out_row0 : tile.bottom - out_row0]
+    if native is not None:
+        lo, hi = finish.clip if finish.clip is not None else (0.0, 0.0)
+        native.spectral_rows(
+            mid=rows_mid, width=w, count=len(rows_mid) * c, radius=r, length=axis.length,
+            radices=axis.radices, table=axis.table, double=sp.mid_dtype == np.float64,
+            out=rows_out, out_type=TYPE_CODES[plan.out_dtype], channels=c,
+            offset=finish.offset, rounding=ROUNDING_CODES[finish.rounding],
+            clip=finish.clip is not None, lo=lo, hi=hi,
+        )  # fmt: skip
+        return
+    samples = np.clip(np.arange(axis.length) - r, 0, w - 1)
+    step = _twin_pixels(c)
+    for y0 in range(0, len(rows_out), step):
+        y1 = min(len(rows_out), y0 + step)
+        block = rows_mid[y0:y1].transpose(0, 2, 1).reshape(-1, w)[:, samples].T
+        re, im = _pairs(block, sp.mid_dtype, 0.0)
+        convolve_pairs(re, im, axis)
+        result = _unpair(re[r : r + w], im[r : r + w], (y1 - y0) * c).astype(np.float64)
+        target = rows_out[y0:y1].transpose(0, 2, 1)
+        finish_samples(result.T.reshape(y1 - y0, c, w), finish, out=target)

@@ -195,10 +195,14 @@ def cut_tiles(plan: CorrelationPlan, workers: int) -> list[Tile]:
     return [Tile(top, bottom, left, right) for top, bottom in rows for left, right in cols]
 
 
-def _cuts(length: int, n: int) -> list[tuple[int, int]]:
-    """``[0, length)`` cut into at most ``n`` nearly equal, non-empty parts."""
+def _cuts(length: int, n: int, step: int = 1) -> list[tuple[int, int]]:
+    """``[0, length)`` cut into at most ``n`` nearly equal, non-empty parts.
+
+    Every part starts on a multiple of ``step``.
+    """
     n = max(1, min(n, length))
-    edges = np.linspace(0, length, n + 1).round().astype(int)
+    edges = (np.linspace(0, length, n + 1) / step).round().astype(int) * step
+    edges[-1] = length
     return [(int(a), int(b)) for a, b in pairwise(edges) if b > a]
 
 
@@ -217,7 +221,7 @@ class _Stage(NamedTuple):
 
     @property
     def by_columns(self) -> bool:
-        """The spectral columns pass: its tiles are whole columns, of a ``(H, C, W)`` array."""
+        """The spectral columns pass: its tiles are whole columns, of an ``(H, W, C)`` array."""
         return isinstance(self.step, SpectralPass) and self.step.columns
 
     @property
@@ -231,8 +235,9 @@ def _stages(plan: CorrelationPlan, spectral: SpectralPlan | None, workers: int) 
     if spectral is None:
         return [_Stage(plan, cut_tiles(plan, workers), plan.out_dtype, plan.out_shape)]
     n = workers * BANDS_PER_WORKER if workers > 1 else 1
-    columns = [Tile(0, plan.height, a, b) for a, b in _cuts(plan.width, n)]
-    rows = [Tile(a, b, 0, plan.width) for a, b in _cuts(plan.height, n)]
+    # even starts: the transform pairs line 2i with 2i + 1 (engine/spectral.py)
+    columns = [Tile(0, plan.height, a, b) for a, b in _cuts(plan.width, n, 2)]
+    rows = [Tile(a, b, 0, plan.width) for a, b in _cuts(plan.height, n, 2)]
     return [
         _Stage(spectral.columns, columns, spectral.mid_dtype, spectral.mid_shape),
         _Stage(spectral.rows, rows, plan.out_dtype, plan.out_shape),
@@ -385,9 +390,7 @@ def _remote(
 
     def collect(i: int, result: object) -> None:
         tile, values = cast(tuple[Tile, np.ndarray], result)
-        if stages[i].by_columns:
-            arrays[i + 1][:, :, tile.left : tile.right] = values
-        elif stages[i].down_columns:
+        if stages[i].by_columns or stages[i].down_columns:
             arrays[i + 1][:, tile.left : tile.right] = values
         else:
             arrays[i + 1][tile.top : tile.bottom, tile.left : tile.right] = values
@@ -401,8 +404,8 @@ def _shipped_tile(
 ) -> tuple[Tile, np.ndarray]:
     """Remote task: compute a tile from the part shipped with it; return the tile's values."""
     if stage.by_columns:
-        height, channels = stage.dst_shape[:2]
-        out = np.empty((height, channels, tile.right - tile.left), stage.dst_dtype)
+        height, _, channels = stage.dst_shape
+        out = np.empty((height, tile.right - tile.left, channels), stage.dst_dtype)
         compute_tile(part, first, out, tile.left, tile, stage.step)
         return tile, out
     if stage.down_columns:  # the part is these columns alone
