@@ -3,6 +3,7 @@
     python benchmarks/bench.py            # full run (~15 min on 2 cores)
     python benchmarks/bench.py --quick    # 3 MP only, fewer runs (< 1 min)
     python benchmarks/bench.py --scaling-only   # workers 1, 2, 4, ... up to the CPUs (~2 min)
+    python benchmarks/bench.py --sweep-only     # σ 2–200 against Pillow and OpenCV (~3 min)
 
 Needs the ``bench`` extra: ``pip install -e '.[bench]'``.
 
@@ -57,7 +58,7 @@ SETTINGS = {"a": (7, 2.0), "b": (49, 8.0), "c": (151, 25.0)}
 SIZES = {"3 MP": (2000, 1500), "24 MP": (6000, 4000)}
 #: σ sweep (24 MP): ours and Pillow at every σ, OpenCV up to SWEEP_OPENCV_MAX
 #: (its exact float32 path takes ~10 s a call beyond).
-SWEEP = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 24.0, 32.0, 48.0, 64.0, 100.0]
+SWEEP = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 24.0, 25.0, 32.0, 48.0, 64.0, 100.0, 150.0, 200.0]
 #: A large σ for the accuracy table (3 MP) and peak memory (24 MP): ours goes
 #: through the FFT there (setting "d", not timed with every peer).
 LARGE_SIGMA = 64.0
@@ -311,14 +312,43 @@ def default_size(sigma: float) -> int:
     return 2 * int(np.ceil(3 * sigma)) + 1
 
 
-def sigma_sweep(a: np.ndarray, reps: int) -> dict[str, dict[str, float]]:
+def sigma_sweep(
+    a: np.ndarray, reps: int, sigmas: list[float] | None = None
+) -> dict[str, dict[str, float]]:
     """Time against σ (default sizes), peers interleaved at each σ."""
     table: dict[str, dict[str, float]] = {}
-    for sigma in SWEEP:
+    for sigma in sigmas or SWEEP:
         names = [n for n in SWEEP_PEERS if "OpenCV" not in n or sigma <= SWEEP_OPENCV_MAX]
         print(f"sweep sigma {sigma:g} ...", flush=True)
         table[f"{sigma:g}"] = warm_times(a, names, default_size(sigma), sigma, reps)
     return table
+
+
+def machine_line() -> str:
+    """The machine and level every table is measured on: CPU model, CPUs, SIMD level, engine."""
+    info = pil_parallel_blur.info()
+    return (
+        f"{cpu_model()}, {os.cpu_count()} CPUs, SIMD {info['simd']} "
+        f"(of {', '.join(info.get('simd_levels', [])) or 'none'}), engine {info['engine']}"
+    )
+
+
+def sweep_table(sweep: dict[str, dict[str, float]]) -> str:
+    """The σ sweep as a Markdown table, headed by the machine, with the ratios to the peers."""
+    peers = [n for n in SWEEP_PEERS if any(n in per for per in sweep.values())]
+    lines = [
+        f"Machine: {machine_line()}",
+        "",
+        "| σ | " + " | ".join(peers) + " | Image.filter ÷ Pillow | array ÷ OpenCV uint8 |",
+        "|---|" + "---|" * (len(peers) + 2),
+    ]
+    for sigma, per in sweep.items():
+        cells = [fmt(per[n]) if n in per else "—" for n in peers]
+        ratio = per["ours, Image.filter (default)"] / per["Pillow GaussianBlur"]
+        cv = per.get("OpenCV uint8, 2 threads")
+        cv_ratio = f"{per['ours, 2 threads'] / cv:.2f}" if cv else "—"
+        lines.append(f"| {sigma} | " + " | ".join(cells) + f" | {ratio:.2f} | {cv_ratio} |")
+    return "\n".join(lines)
 
 
 def scaling(a: np.ndarray, reps: int) -> dict[str, dict[str, float]]:
@@ -624,6 +654,11 @@ def main() -> None:
         help="only the scaling sweep (1, 2, 4, ... workers), into results/scaling.json",
     )
     parser.add_argument(
+        "--sweep-only",
+        action="store_true",
+        help="only the σ sweep (24 MP, no OpenCV float32), into results/sweep-<SIMD level>.json",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="rewrite the report and charts from benchmarks/results/latest.json",
@@ -645,6 +680,16 @@ def main() -> None:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "scaling.json").write_text(json.dumps(out, indent=1))
         print(json.dumps(out, indent=1))
+        return
+    if args.sweep_only:
+        a = make_image(*SIZES["24 MP"])
+        SWEEP_PEERS.remove("OpenCV float32, 2 threads")
+        sweep = sigma_sweep(a, args.reps or 3, [s for s in SWEEP if s >= 2])
+        level = pil_parallel_blur.info()["simd"]
+        out = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine_line(), "sweep": sweep}
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"sweep-{level}.json").write_text(json.dumps(out, indent=1))
+        print(sweep_table(sweep))
         return
     sizes = {"3 MP": SIZES["3 MP"]} if args.quick else dict(SIZES)
     settings = {k: SETTINGS[k] for k in (("a", "b") if args.quick else SETTINGS)}
