@@ -333,11 +333,11 @@ def machine_line() -> str:
     )
 
 
-def sweep_table(sweep: dict[str, dict[str, float]]) -> str:
+def sweep_table(sweep: dict[str, dict[str, float]], machine: str) -> str:
     """The σ sweep as a Markdown table, headed by the machine, with the ratios to the peers."""
     peers = [n for n in SWEEP_PEERS if any(n in per for per in sweep.values())]
     lines = [
-        f"Machine: {machine_line()}",
+        f"Machine: {machine}",
         "",
         "| σ | " + " | ".join(peers) + " | Image.filter ÷ Pillow | array ÷ OpenCV uint8 |",
         "|---|" + "---|" * (len(peers) + 2),
@@ -477,18 +477,12 @@ def write_report(res: dict) -> str:
             lines.append(f"| {label} | " + " | ".join(fmt(per[k]) for k in keys) + " |")
         lines.append("")
     if res.get("sweep"):
-        sw = res["sweep"]
         lines += [
             "## Time against σ (24 MP RGB, default size 2·ceil(3σ)+1)",
             "",
-            "| σ | " + " | ".join(SWEEP_PEERS) + " | ours Image.filter ÷ Pillow |",
-            "|---|" + "---|" * (len(SWEEP_PEERS) + 1),
+            sweep_table(res["sweep"], res["machine"]),
+            "",
         ]
-        for sigma, per in sw.items():
-            cells = [fmt(per[n]) if n in per else "—" for n in SWEEP_PEERS]
-            ratio = per["ours, Image.filter (default)"] / per["Pillow GaussianBlur"]
-            lines.append(f"| {sigma} | " + " | ".join(cells) + f" | {ratio:.2f} |")
-        lines.append("")
     if res.get("scaling"):
         sc = res["scaling"]
         counts = list(next(iter(sc.values())))
@@ -689,7 +683,7 @@ def main() -> None:
         out = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine_line(), "sweep": sweep}
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / f"sweep-{level}.json").write_text(json.dumps(out, indent=1))
-        print(sweep_table(sweep))
+        print(sweep_table(sweep, out["machine"]))
         return
     sizes = {"3 MP": SIZES["3 MP"]} if args.quick else dict(SIZES)
     settings = {k: SETTINGS[k] for k in (("a", "b") if args.quick else SETTINGS)}
