@@ -352,29 +352,28 @@ static const struct ppb_level *module_level(PyObject *module)
 }
 
 PyDoc_STRVAR(spectral_columns_doc,
-"spectral_columns(*, src, src_type, row_samples, height, first, count, mid, mid_width,\n"
-"                 mid_x0, channels, radius, length, radices, table, double, centre)\n"
+"spectral_columns(*, src, src_type, row_samples, height, first, step, count, mid,\n"
+"                 mid_width, mid_x0, radius, length, radices, table, double, centre)\n"
 "--\n\n"
-"The columns pass of a spectral plan: the `count` lines that are samples\n"
-"[first, first + count) of each of the `height` rows of src (`row_samples`\n"
-"samples of `src_type` a row), less `centre`, edge-replicated by `radius`,\n"
-"correlated through the transform of `length` (radices, table) in float64 if\n"
-"`double` else float32, into pixel columns from mid_x0 on of a\n"
-"(height, mid_width, channels) intermediate of that type. Line i pairs with\n"
-"line i ^ 1: `first` must be even.");
+"The columns pass of a spectral plan, one channel: the `count` lines that are\n"
+"samples first, first + step, ... of each of the `height` rows of src\n"
+"(`row_samples` samples of `src_type` a row), less `centre`, edge-replicated\n"
+"by `radius`, correlated through the transform of `length` (radices, table)\n"
+"in float64 if `double` else float32, into columns from mid_x0 on of a\n"
+"(height, mid_width) intermediate of that type. Line i pairs with line i ^ 1.");
 
 static PyObject *ppb_spectral_columns(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *names[] = {"src", "src_type", "row_samples", "height", "first", "count",
-                            "mid", "mid_width", "mid_x0", "channels", "radius", "length",
+    static char *names[] = {"src", "src_type", "row_samples", "height", "first", "step",
+                            "count", "mid", "mid_width", "mid_x0", "radius", "length",
                             "radices", "table", "double", "centre", NULL};
     Py_buffer src = {0}, mid = {0}, radices = {0}, table = {0};
     int type, use_double;
-    Py_ssize_t row_samples, height, first, count, mid_w, mid_x0, channels, r, length;
+    Py_ssize_t row_samples, height, first, step, count, mid_w, mid_x0, r, length;
     double centre;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$y*innnnw*nnnnny*y*pd", names, &src, &type,
-                                     &row_samples, &height, &first, &count, &mid, &mid_w,
-                                     &mid_x0, &channels, &r, &length, &radices, &table,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$y*innnnnw*nnnny*y*pd", names, &src, &type,
+                                     &row_samples, &height, &first, &step, &count, &mid,
+                                     &mid_w, &mid_x0, &r, &length, &radices, &table,
                                      &use_double, &centre))
         return NULL;
     PyObject *result = NULL;
@@ -382,15 +381,15 @@ static PyObject *ppb_spectral_columns(PyObject *module, PyObject *args, PyObject
     const Py_ssize_t tsize = use_double ? 8 : 4, lanes = PPB_FFT_BYTES / tsize;
     struct ppb_fft_axis axis;
     if (line_type(type, "spectral_columns") < 0) goto done;
-    if (height < 1 || channels < 1 || count < 0 || count % channels || first < 0 ||
-        first % 2 || first + count > row_samples || r < 0 || r + height > length ||
-        mid_x0 < 0 || mid_x0 + count / channels > mid_w) {
+    if (height < 1 || step < 1 || count < 0 || first < 0 ||
+        (count && first + (count - 1) * step >= row_samples) || r < 0 ||
+        r + height > length || mid_x0 < 0 || mid_x0 + count > mid_w) {
         PyErr_SetString(PyExc_ValueError, "spectral_columns: bad geometry");
         goto done;
     }
     if (get_axis(&radices, &table, length, tsize, &axis) < 0 ||
         fits(&src, height * row_samples, ppb_itemsize[type], "src") < 0 ||
-        fits(&mid, height * channels * mid_w, tsize, "mid") < 0)
+        fits(&mid, height * mid_w, tsize, "mid") < 0)
         goto done;
     void *group = group_alloc(length, &block);
     if (group == NULL) goto done;
@@ -402,18 +401,19 @@ static PyObject *ppb_spectral_columns(PyObject *module, PyObject *args, PyObject
             switch (type) {
 #define PPB_CALL(code, S, T, TS)                                                           \
     case code:                                                                             \
-        gather_columns_##code##_##TS((const S *)src.buf, row_samples, height, first + i, k, \
-                                     group, length, r, (T)centre);                         \
+        gather_columns_##code##_##TS((const S *)src.buf, row_samples, height,               \
+                                     first + i * step, step, k, group, length, r,          \
+                                     (T)centre);                                           \
         break;
                 PPB_LINE_TYPES(PPB_CALL, double, d)
             }
             level->convolve_d(group, &axis);
-            scatter_columns_d(group, height, r, k, mid.buf, mid_w * channels, mid_x0 * channels + i);
+            scatter_columns_d(group, height, r, k, mid.buf, mid_w, mid_x0 + i);
         } else {
             switch (type) { PPB_LINE_TYPES(PPB_CALL, float, f) }
 #undef PPB_CALL
             level->convolve_f(group, &axis);
-            scatter_columns_f(group, height, r, k, mid.buf, mid_w * channels, mid_x0 * channels + i);
+            scatter_columns_f(group, height, r, k, mid.buf, mid_w, mid_x0 + i);
         }
     }
     Py_END_ALLOW_THREADS
@@ -429,27 +429,27 @@ done:
 
 PyDoc_STRVAR(spectral_rows_doc,
 "spectral_rows(*, mid, width, count, radius, length, radices, table, double, out,\n"
-"              out_type, channels, offset, rounding, clip, lo, hi)\n"
+"              out_type, step, offset, rounding, clip, lo, hi)\n"
 "--\n\n"
-"The rows pass of a spectral plan: the first `count` lines of mid (rows of\n"
-"`width` interleaved pixels, one line per row and channel) edge-replicated by `radius`,\n"
-"correlated through the transform of `length` (radices, table), then + offset\n"
-"when non-zero, rounded (0: half to even, 1: half up, -1: not), clipped to\n"
-"[lo, hi] when `clip`, into count / channels interleaved rows of `out_type`.\n"
-"Line i pairs with line i ^ 1.");
+"The rows pass of a spectral plan, one channel: the first `count` rows of mid\n"
+"(`width` samples each) edge-replicated by `radius`, correlated through the\n"
+"transform of `length` (radices, table), then + offset when non-zero,\n"
+"rounded (0: half to even, 1: half up, -1: not), clipped to [lo, hi] when\n"
+"`clip`, into samples `step` apart of `count` rows of `out_type` (one channel\n"
+"of interleaved pixels, from the start of out). Line i pairs with line i ^ 1.");
 
 static PyObject *ppb_spectral_rows(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *names[] = {"mid", "width", "count", "radius", "length", "radices", "table",
-                            "double", "out", "out_type", "channels", "offset", "rounding",
+                            "double", "out", "out_type", "step", "offset", "rounding",
                             "clip", "lo", "hi", NULL};
     Py_buffer mid = {0}, radices = {0}, table = {0}, out = {0};
     int use_double, type, rounding, clip;
-    Py_ssize_t width, count, r, length, channels;
+    Py_ssize_t width, count, r, length, step;
     double offset, lo, hi;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$y*nnnny*y*pw*indipdd", names, &mid,
                                      &width, &count, &r, &length, &radices, &table,
-                                     &use_double, &out, &type, &channels, &offset, &rounding,
+                                     &use_double, &out, &type, &step, &offset, &rounding,
                                      &clip, &lo, &hi))
         return NULL;
     PyObject *result = NULL;
@@ -457,14 +457,15 @@ static PyObject *ppb_spectral_rows(PyObject *module, PyObject *args, PyObject *k
     const Py_ssize_t tsize = use_double ? 8 : 4, lanes = PPB_FFT_BYTES / tsize;
     struct ppb_fft_axis axis;
     if (line_type(type, "spectral_rows") < 0) goto done;
-    if (width < 1 || channels < 1 || count < 0 || count % channels || r < 0 ||
+    if (width < 1 || step < 1 || count < 0 || r < 0 ||
         r + width > length || rounding < -1 || rounding > PPB_HALF_UP) {
         PyErr_SetString(PyExc_ValueError, "spectral_rows: bad geometry or rounding");
         goto done;
     }
     if (get_axis(&radices, &table, length, tsize, &axis) < 0 ||
         fits(&mid, count * width, tsize, "mid") < 0 ||
-        fits(&out, count * width, ppb_itemsize[type], "out") < 0)
+        (count && fits(&out, ((count - 1) * width + width - 1) * step + 1, ppb_itemsize[type],
+                       "out") < 0))
         goto done;
     void *group = group_alloc(length, &block);
     if (group == NULL) goto done;
@@ -474,17 +475,18 @@ static PyObject *ppb_spectral_rows(PyObject *module, PyObject *args, PyObject *k
     for (Py_ssize_t i = 0; i < count; i += 2 * lanes) {
         const Py_ssize_t k = count - i < 2 * lanes ? count - i : 2 * lanes;
         if (use_double) {
-            gather_rows_d(mid.buf, width, channels, i, k, group, length, r);
+            gather_rows_d((const double *)mid.buf + i * width, width, k, group, length, r);
             level->convolve_d(group, &axis);
             switch (type) {
 #define PPB_CALL(code, S, T, TS)                                                          \
     case code:                                                                            \
-        finish_rows_##code##_##TS(group, r, width, k, channels, i, (S *)out.buf, &f);     \
+        finish_rows_##code##_##TS(group, r, width, k, step,                                \
+                                  (S *)out.buf + i * width * step, &f);                    \
         break;
                 PPB_LINE_TYPES(PPB_CALL, double, d)
             }
         } else {
-            gather_rows_f(mid.buf, width, channels, i, k, group, length, r);
+            gather_rows_f((const float *)mid.buf + i * width, width, k, group, length, r);
             level->convolve_f(group, &axis);
             switch (type) { PPB_LINE_TYPES(PPB_CALL, float, f) }
 #undef PPB_CALL

@@ -1,9 +1,10 @@
 /* Moving samples between images and the groups of lines the spectral passes
  * transform (_native_fft.h; engine/spectral.py).  Included once by _native.c.
  *
- * A group holds PPB_FFT_BYTES / sizeof(T) pairs of lines: position k of the
- * group is that many real parts (the even lines of the pairs), then as many
- * imaginary parts (the odd lines).  A line past the last one reads as 0.
+ * A group holds PPB_FFT_BYTES / sizeof(T) pairs of lines of one channel:
+ * position k of the group is that many real parts (the even lines of the
+ * pairs), then as many imaginary parts (the odd lines).  A line past the last
+ * one reads as 0.
  * Only copies, conversions and the final offset / rounding / clipping; every
  * value is the one the NumPy twin computes (conversions exact or rounded to
  * nearest, the finish NumPy's operations in NumPy's order).
@@ -32,14 +33,15 @@ static inline Py_ssize_t clamp_position(Py_ssize_t i, Py_ssize_t size)
  * group's side stays in the first-level cache. */
 #define PPB_LINE_BLOCK 16
 
-/* The columns pass: the group's lines are `count` (≤ 2·lanes) consecutive
- * samples of every image row from `first` on, its position k image row
- * clamp(k - r), less `centre`. */
+/* The columns pass: the group's lines are `count` (≤ 2·lanes) image columns,
+ * `step` samples apart in every row from sample `first` on (one channel of
+ * interleaved pixels); its position k is image row clamp(k - r), less
+ * `centre`. */
 #define PPB_GATHER_COLUMNS(code, S, T, TS)                                                \
     static void gather_columns_##code##_##TS(const S *src, Py_ssize_t row_samples,        \
                                              Py_ssize_t h, Py_ssize_t first,              \
-                                             Py_ssize_t count, T *group, Py_ssize_t n,    \
-                                             Py_ssize_t r, T centre)                      \
+                                             Py_ssize_t step, Py_ssize_t count, T *group, \
+                                             Py_ssize_t n, Py_ssize_t r, T centre)        \
     {                                                                                     \
         const Py_ssize_t lanes = PPB_GROUP_LANES(T);                                      \
         for (Py_ssize_t k = 0; k < n; k++) {                                              \
@@ -47,14 +49,14 @@ static inline Py_ssize_t clamp_position(Py_ssize_t i, Py_ssize_t size)
             T *re = group + 2 * lanes * k, *im = re + lanes;                              \
             if (count == 2 * lanes) {                                                     \
                 for (Py_ssize_t l = 0; l < PPB_GROUP_LANES(T); l++) {                     \
-                    re[l] = (T)row[2 * l] - centre;                                       \
-                    im[l] = (T)row[2 * l + 1] - centre;                                   \
+                    re[l] = (T)row[2 * l * step] - centre;                                \
+                    im[l] = (T)row[(2 * l + 1) * step] - centre;                          \
                 }                                                                         \
                 continue;                                                                 \
             }                                                                             \
             for (Py_ssize_t l = 0; l < lanes; l++) {                                      \
-                re[l] = 2 * l < count ? (T)row[2 * l] - centre : (T)0;                    \
-                im[l] = 2 * l + 1 < count ? (T)row[2 * l + 1] - centre : (T)0;            \
+                re[l] = 2 * l < count ? (T)row[2 * l * step] - centre : (T)0;             \
+                im[l] = 2 * l + 1 < count ? (T)row[(2 * l + 1) * step] - centre : (T)0;   \
             }                                                                             \
         }                                                                                 \
     }
@@ -85,38 +87,24 @@ PPB_LINE_TYPES(PPB_GATHER_COLUMNS, double, d)
 PPB_SCATTER_COLUMNS(float, f)
 PPB_SCATTER_COLUMNS(double, d)
 
-/* Where line `line0 + i` of a tile of interleaved rows starts: row
- * (line0 + i) / C, channel (line0 + i) % C, its samples C apart. */
-static void line_starts(Py_ssize_t *at, Py_ssize_t count, Py_ssize_t line0, Py_ssize_t w,
-                        Py_ssize_t channels)
-{
-    for (Py_ssize_t i = 0; i < count; i++) {
-        const Py_ssize_t j = line0 + i;
-        at[i] = (j / channels) * w * channels + j % channels;
-    }
-}
-
-/* The rows pass: the group's lines are `count` lines of an (rows, w, C)
- * intermediate from line `line0` on; position k is sample clamp(k - r).
- * Lanes without a line are 0. */
+/* The rows pass: the group's lines are `count` rows of w samples of a
+ * one-channel intermediate; position k is sample clamp(k - r). Lanes without
+ * a line are 0. */
 #define PPB_GATHER_ROWS(T, TS)                                                            \
-    static void gather_rows_##TS(const T *mid, Py_ssize_t w, Py_ssize_t channels,         \
-                                 Py_ssize_t line0, Py_ssize_t count, T *group,            \
+    static void gather_rows_##TS(const T *mid, Py_ssize_t w, Py_ssize_t count, T *group,  \
                                  Py_ssize_t n, Py_ssize_t r)                              \
     {                                                                                     \
         const Py_ssize_t lanes = PPB_GROUP_LANES(T);                                      \
-        Py_ssize_t at[2 * PPB_FFT_BYTES / sizeof(float)];                                 \
-        line_starts(at, count, line0, w, channels);                                       \
         for (Py_ssize_t i = count; i < 2 * lanes; i++)                                    \
             for (Py_ssize_t k = 0; k < n; k++)                                            \
                 group[2 * lanes * k + (i & 1) * lanes + i / 2] = (T)0;                    \
         for (Py_ssize_t kb = 0; kb < n; kb += PPB_LINE_BLOCK) {                           \
             const Py_ssize_t ke = kb + PPB_LINE_BLOCK < n ? kb + PPB_LINE_BLOCK : n;      \
             for (Py_ssize_t i = 0; i < count; i++) {                                      \
-                const T *line = mid + at[i];                                              \
+                const T *line = mid + i * w;                                              \
                 T *dst = group + (i & 1) * lanes + i / 2;                                 \
                 for (Py_ssize_t k = kb; k < ke; k++)                                      \
-                    dst[2 * lanes * k] = line[clamp_position(k - r, w) * channels];       \
+                    dst[2 * lanes * k] = line[clamp_position(k - r, w)];                  \
             }                                                                             \
         }                                                                                 \
     }
@@ -145,17 +133,14 @@ static inline double line_finish(double v, const struct ppb_line_finish *f)
     return v;
 }
 
-/* The rows pass's results, finished, into interleaved output rows of w
- * pixels: line `line0 + i` is row (line0 + i) / C, channel (line0 + i) % C. */
+/* The rows pass's results, finished, into one channel of interleaved output
+ * rows: line i is row i, its samples `step` apart from `out` on. */
 #define PPB_FINISH_ROWS(code, S, T, TS)                                                   \
     static void finish_rows_##code##_##TS(const T *group, Py_ssize_t r, Py_ssize_t w,     \
-                                          Py_ssize_t count, Py_ssize_t channels,          \
-                                          Py_ssize_t line0, S *out,                       \
+                                          Py_ssize_t count, Py_ssize_t step, S *out,      \
                                           const struct ppb_line_finish *f)                \
     {                                                                                     \
         const Py_ssize_t lanes = PPB_GROUP_LANES(T);                                      \
-        Py_ssize_t at[2 * PPB_FFT_BYTES / sizeof(float)];                                 \
-        line_starts(at, count, line0, w, channels);                                       \
         /* integers rounded half to even (the usual case): the same values as     \
          * line_finish, without its branches (clipping to integer bounds and     \
          * rounding commute; an offset of 0 changes no integer) */               \
@@ -165,10 +150,10 @@ static inline double line_finish(double v, const struct ppb_line_finish *f)
             const Py_ssize_t xe = xb + PPB_LINE_BLOCK < w ? xb + PPB_LINE_BLOCK : w;      \
             for (Py_ssize_t i = 0; i < count; i++) {                                      \
                 const T *src = group + 2 * lanes * r + (i & 1) * lanes + i / 2;           \
-                S *dst = out + at[i];                                                     \
+                S *dst = out + i * w * step;                                              \
                 if (!fast) {                                                              \
                     for (Py_ssize_t x = xb; x < xe; x++)                                  \
-                        dst[x * channels] = (S)line_finish((double)src[2 * lanes * x], f); \
+                        dst[x * step] = (S)line_finish((double)src[2 * lanes * x], f);    \
                     continue;                                                             \
                 }                                                                         \
                 for (Py_ssize_t x = xb; x < xe; x++) {                                    \
@@ -176,7 +161,7 @@ static inline double line_finish(double v, const struct ppb_line_finish *f)
                     v = v == v ? v : 0.0;                                                 \
                     v = v < lo ? lo : v;                                                  \
                     v = v > hi ? hi : v;                                                  \
-                    dst[x * channels] = (S)llrint(v);                                     \
+                    dst[x * step] = (S)llrint(v);                                         \
                 }                                                                         \
             }                                                                             \
         }                                                                                 \

@@ -237,16 +237,18 @@ def test_the_cut_does_not_change_a_byte(shape):
     for col_cuts, row_cuts in [([0, w], [0, h]), ([0, 2, 40, w], [0, 30, 32, h])]:
         mid = np.empty(sp.mid_shape, sp.mid_dtype)
         out = np.empty(plan.out_shape, plan.out_dtype)
-        for a, b in itertools.pairwise(col_cuts):
-            spectral.columns_pass(img, 0, mid, 0, engine.Tile(0, h, a, b), sp, native)
-        for a, b in itertools.pairwise(row_cuts):
-            spectral.rows_pass(mid, 0, out, 0, engine.Tile(a, b, 0, w), sp, native)
+        for c in range(3):
+            for a, b in itertools.pairwise(col_cuts):
+                tile = engine.Tile(0, h, a, b)
+                spectral.columns_pass(img, 0, mid, 0, tile, sp, native, c)
+            for a, b in itertools.pairwise(row_cuts):
+                spectral.rows_pass(mid, 0, out, 0, engine.Tile(a, b, 0, w), sp, native, c)
         outs.append(out.tobytes())
     assert outs[0] == outs[1]
 
 
 def test_a_tile_that_splits_a_pair_is_refused():
-    """Line 2i travels with 2i + 1: a tile starting on an odd line would pair them otherwise."""
+    """Column (row) 2i travels with 2i + 1: a tile starting on an odd one would pair others."""
     img = photo_like(20, 21, seed=1)
     g = _gauss(2.0)
     plan = plan_correlation(img.shape, img.dtype, [(g, g)])
@@ -255,9 +257,9 @@ def test_a_tile_that_splits_a_pair_is_refused():
     out = np.empty(plan.out_shape, plan.out_dtype)
     native = engine.native_module()
     with pytest.raises(ValueError, match="even"):
-        spectral.columns_pass(img, 0, mid, 0, engine.Tile(0, 20, 3, 21), sp, native)
+        spectral.columns_pass(img, 0, mid, 0, engine.Tile(0, 20, 3, 21), sp, native, 1)
     with pytest.raises(ValueError, match="even"):
-        spectral.rows_pass(mid, 0, out, 0, engine.Tile(5, 20, 0, 21), sp, native)
+        spectral.rows_pass(mid, 0, out, 0, engine.Tile(5, 20, 0, 21), sp, native, 1)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
@@ -275,8 +277,9 @@ def test_the_compiled_transform_and_numpy_give_the_same_bytes(dtype):
     for module in (native, None):
         mid = np.empty(sp.mid_shape, sp.mid_dtype)
         out = np.empty(plan.out_shape, plan.out_dtype)
-        spectral.columns_pass(img, 0, mid, 0, plan.whole(), sp, module)
-        spectral.rows_pass(mid, 0, out, 0, plan.whole(), sp, module)
+        for c in range(3):
+            spectral.columns_pass(img, 0, mid, 0, plan.whole(), sp, module, c)
+            spectral.rows_pass(mid, 0, out, 0, plan.whole(), sp, module, c)
         outs.append(out.tobytes())
     assert outs[0] == outs[1]
 
@@ -284,16 +287,17 @@ def test_the_compiled_transform_and_numpy_give_the_same_bytes(dtype):
 def test_the_compiled_passes_refuse_bad_arguments():
     native = importlib.import_module("pil_parallel_blur._native")
     src = np.zeros((4, 15), np.uint8)
-    mid = np.zeros((4, 5, 3), np.float32)
+    mid = np.zeros((4, 5), np.float32)
     axis = spectral.plan_axis(np.array([0.25, 0.5, 0.25]), 8, np.dtype(np.float32))
     good = dict(
-        src=src, src_type=0, row_samples=15, height=4, first=0, count=15, mid=mid,
-        mid_width=5, mid_x0=0, channels=3, radius=1, length=8, radices=axis.radices,
+        src=src, src_type=0, row_samples=15, height=4, first=2, step=3, count=5, mid=mid,
+        mid_width=5, mid_x0=0, radius=1, length=8, radices=axis.radices,
         table=axis.table, double=False, centre=128.0,
     )  # fmt: skip
     native.spectral_columns(**good)
     for change, message in [
-        ({"first": 1, "count": 12}, "bad geometry"),  # a pair split
+        ({"first": 3}, "bad geometry"),  # the last line past the row
+        ({"mid_x0": 1}, "bad geometry"),  # past the intermediate's width
         ({"radius": 5}, "bad geometry"),  # r + height > length
         ({"radices": bytes([4, 3])}, "radices"),  # product is not the length
         ({"radices": bytes([8])}, "radices"),
@@ -306,13 +310,15 @@ def test_the_compiled_passes_refuse_bad_arguments():
     with pytest.raises(TypeError):
         native.spectral_columns(*good.values())  # keywords only
     rows = dict(
-        mid=mid, width=5, count=12, radius=1, length=8, radices=axis.radices,
-        table=axis.table, double=False, out=np.zeros((4, 5, 3), np.uint8), out_type=0,
-        channels=3, offset=0.0, rounding=0, clip=True, lo=0.0, hi=255.0,
+        mid=mid, width=5, count=4, radius=1, length=8, radices=axis.radices,
+        table=axis.table, double=False, out=np.zeros(60, np.uint8)[2:], out_type=0,
+        step=3, offset=0.0, rounding=0, clip=True, lo=0.0, hi=255.0,
     )  # fmt: skip
     native.spectral_rows(**rows)
     with pytest.raises(ValueError, match="out holds"):
-        native.spectral_rows(**{**rows, "out": np.zeros(5, np.uint8)})
+        native.spectral_rows(**{**rows, "out": np.zeros(60, np.uint8)[3:]})
+    with pytest.raises(ValueError, match="mid holds"):
+        native.spectral_rows(**{**rows, "count": 5})
     with pytest.raises(ValueError, match="unsupported sample type"):
         native.spectral_rows(**{**rows, "out": np.zeros(60, np.int64), "out_type": 7})
 

@@ -283,7 +283,7 @@ def compute_tile(
     """
     if isinstance(step, SpectralPass):
         compute = columns_pass if step.columns else rows_pass
-        compute(src, src0, dst, dst0, tile, step.spectral, _NATIVE)
+        compute(src, src0, dst, dst0, tile, step.spectral, _NATIVE, step.channel)
     elif isinstance(step, BoxPass):
         box_pass(src, src0, dst, dst0, tile, step, _NATIVE_BOX)
     else:

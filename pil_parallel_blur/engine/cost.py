@@ -49,16 +49,16 @@ def direct_seconds(plan: CorrelationPlan) -> float:
 def spectral_seconds(plan: CorrelationPlan) -> float:
     """Seconds of the two spectral passes, each axis by its own lines and length.
 
-    Lines are transformed a group at a time (``group_lines``), so a pass over
-    fewer lines than a group costs a whole group: ``W·C`` columns of
-    ``H + 2·r_y`` samples, ``H·C`` rows of ``W + 2·r_x``, each count rounded up
-    to whole groups; and every line costs ``SPECTRAL_LINE_NS`` besides.
+    Each channel's lines are transformed a group at a time (``group_lines``),
+    so a pass over fewer lines than a group costs a whole group: per channel,
+    ``W`` columns of ``H + 2·r_y`` samples and ``H`` rows of ``W + 2·r_x``, each
+    count rounded up to whole groups; and every line costs
+    ``SPECTRAL_LINE_NS`` besides.
     """
-    group = group_lines(plan.compute_dtype)
-    n_columns, n_rows = plan.width * plan.channels, plan.height * plan.channels
-    columns = -(-n_columns // group) * group * fast_length(plan.height + 2 * plan.r_y)
-    rows = -(-n_rows // group) * group * fast_length(plan.width + 2 * plan.r_x)
-    lines = n_columns + n_rows
+    group, c = group_lines(plan.compute_dtype), plan.channels
+    columns = c * -(-plan.width // group) * group * fast_length(plan.height + 2 * plan.r_y)
+    rows = c * -(-plan.height // group) * group * fast_length(plan.width + 2 * plan.r_x)
+    lines = (plan.width + plan.height) * c
     # a group's vectors hold half as many float64 lines: twice the time a sample
     per_sample = SPECTRAL_NS * plan.compute_dtype.itemsize / 4
     return ((columns + rows) * per_sample + lines * SPECTRAL_LINE_NS) * 1e-9

@@ -35,12 +35,16 @@ everything else. 8-bit samples are transformed less 128 (the middle of their
 range), which halves the float32 round-off; the ``128·Σg_y·Σg_x`` taken off is
 added back in the finish.
 
+**One channel at a time.** The channels go through both passes one after
+the other (``columns(c)``, ``rows(c)``), so the intermediate image holds one
+plane: the columns pass reads one channel's samples from the interleaved
+image, and the rows pass finishes into that channel's samples of the output.
+
 **Determinism by construction.** A line's partner is fixed by the image
-alone (line ``i`` pairs with ``i ^ 1``, counting the column pass's lines as
-the samples of an image row and the rows pass's as row·C + channel; a last
-line without a partner pairs with zeros): the tiles of both passes start on
-even pixel columns and rows, so every cut, backend, ``n_jobs``, SIMD level and
-engine computes each pair the same way.
+alone: in channel ``c``, pixel column ``x`` pairs with ``x ^ 1`` and row ``y``
+with ``y ^ 1`` (a last one without a partner pairs with zeros). The tiles of
+both passes start on even pixel columns and rows, so every cut, backend,
+``n_jobs``, SIMD level and engine computes each pair the same way.
 
 Tests: test_spectral.py.
 """
@@ -205,29 +209,28 @@ class SpectralPlan:
 
     @property
     def mid_shape(self) -> tuple[int, int, int]:
-        """Shape of the intermediate image: ``(H, W, C)``, interleaved like the image.
+        """Shape of the intermediate image: ``(H, W, 1)``, one channel plane.
 
-        The columns pass then writes runs of whole rows' samples, and the
-        rows pass reads each row's channels as its lines.
+        The channels go through the passes one after the other, so the
+        intermediate holds one plane (24 MP RGB at σ 64: 96 MB of float32, not 288).
         """
-        return (self.plan.height, self.plan.width, self.plan.channels)
+        return (self.plan.height, self.plan.width, 1)
 
-    @property
-    def columns(self) -> SpectralPass:
-        """The first pass, as a step the workers compute tile by tile."""
-        return SpectralPass(self, True)
+    def columns(self, channel: int) -> SpectralPass:
+        """Return the first pass of ``channel``, as a step the workers compute tile by tile."""
+        return SpectralPass(self, True, channel)
 
-    @property
-    def rows(self) -> SpectralPass:
-        """The second pass, as a step the workers compute tile by tile."""
-        return SpectralPass(self, False)
+    def rows(self, channel: int) -> SpectralPass:
+        """Return the second pass of ``channel``, as a step the workers compute tile by tile."""
+        return SpectralPass(self, False, channel)
 
 
 class SpectralPass(NamedTuple):
-    """One pass of a spectral plan: ``columns`` (image → intermediate) or rows (→ output)."""
+    """One pass of one channel: ``columns`` (image → intermediate) or rows (→ output)."""
 
     spectral: SpectralPlan
     columns: bool
+    channel: int = 0
 
 
 def suits_spectral(plan: CorrelationPlan) -> bool:
@@ -360,16 +363,12 @@ def _unpair(re: np.ndarray, im: np.ndarray, count: int) -> np.ndarray:
     return lines[:, :count]
 
 
-def _twin_pixels(channels: int) -> int:
-    """Pixels (columns or rows) the twin takes at once: ``TWIN_PAIRS`` pairs, an even number."""
-    return max(2, (2 * TWIN_PAIRS // channels) & ~1)
-
-
 def _check_pairs(first_line: int) -> None:
-    """Refuse a tile whose first line is odd: it would pair lines the image does not."""
+    """Refuse a tile whose first column or row is odd: it would pair lines the image does not."""
     if first_line % 2:
         raise ValueError(
-            f"a spectral tile must start on an even line (pairs are 2i, 2i + 1), got {first_line}"
+            "a spectral tile must start on an even column or row "
+            f"(pairs are 2i, 2i + 1), got {first_line}"
         )
 
 
@@ -381,38 +380,40 @@ def columns_pass(
     tile: Tile,
     sp: SpectralPlan,
     native: ModuleType | None = None,
+    channel: int = 0,
 ) -> None:
-    """First pass: columns ``[tile.left, tile.right)`` of the image correlated with ``g_y``.
+    """First pass: columns ``[tile.left, tile.right)`` of one channel correlated with ``g_y``.
 
     ``src`` holds whole-height image columns from ``src_col0`` on (shape
     ``(H, w)`` or ``(H, w, C)``, C-contiguous), ``mid`` intermediate columns
-    from ``mid_col0`` on (shape ``(H, w, C)``, of ``sp.mid_dtype``).
+    from ``mid_col0`` on (shape ``(H, w, 1)``, of ``sp.mid_dtype``).
     ``tile.left`` is even. Through the compiled transform when ``native`` (the
     extension module) is given, else its NumPy twin; same values.
     """
     plan, axis = sp.plan, sp.axis_y
     h, c, r = plan.height, plan.channels, plan.r_y
-    _check_pairs(tile.left * c)
+    _check_pairs(tile.left)
     image = src.reshape(h, -1)
-    inter = mid.reshape(h, -1, c)
+    inter = mid.reshape(h, -1)
+    first = (tile.left - src_col0) * c + channel
     if native is not None:
         native.spectral_columns(
             src=image, src_type=TYPE_CODES[image.dtype], row_samples=image.shape[1],
-            height=h, first=(tile.left - src_col0) * c, count=(tile.right - tile.left) * c,
-            mid=inter, mid_width=inter.shape[1], mid_x0=tile.left - mid_col0, channels=c,
-            radius=r, length=axis.length, radices=axis.radices, table=axis.table,
+            height=h, first=first, step=c, count=tile.right - tile.left, mid=inter,
+            mid_width=inter.shape[1], mid_x0=tile.left - mid_col0, radius=r,
+            length=axis.length, radices=axis.radices, table=axis.table,
             double=sp.mid_dtype == np.float64, centre=sp.centre,
         )  # fmt: skip
         return
     rows = np.clip(np.arange(axis.length) - r, 0, h - 1)
-    step = _twin_pixels(c)
+    step = 2 * TWIN_PAIRS
     for x0 in range(tile.left, tile.right, step):
         x1 = min(tile.right, x0 + step)
-        block = image[:, (x0 - src_col0) * c : (x1 - src_col0) * c][rows]
+        at = first + (x0 - tile.left) * c
+        block = image[:, at : at + (x1 - x0 - 1) * c + 1 : c][rows]
         re, im = _pairs(block, sp.mid_dtype, sp.centre)
         convolve_pairs(re, im, axis)
-        result = _unpair(re[r : r + h], im[r : r + h], (x1 - x0) * c)
-        inter[:, x0 - mid_col0 : x1 - mid_col0] = result.reshape(h, -1, c)
+        inter[:, x0 - mid_col0 : x1 - mid_col0] = _unpair(re[r : r + h], im[r : r + h], x1 - x0)
 
 
 def rows_pass(
@@ -423,37 +424,37 @@ def rows_pass(
     tile: Tile,
     sp: SpectralPlan,
     native: ModuleType | None = None,
+    channel: int = 0,
 ) -> None:
-    """Second pass: rows ``[tile.top, tile.bottom)`` of the intermediate with ``g_x``, finished.
+    """Second pass: rows ``[tile.top, tile.bottom)`` of one channel with ``g_x``, finished.
 
-    ``mid`` holds whole intermediate rows (``(W, C)`` each) from ``mid_row0``
-    on, ``out`` whole output rows (``plan.out_dtype``, C-contiguous) from
-    ``out_row0`` on; ``tile.top`` is even. The results are finished (offset,
-    rounding, clipping) and interleaved into ``out``, by the compiled engine
-    when ``native`` is given, else by NumPy; same values.
+    ``mid`` holds whole intermediate rows (``W`` samples each) from
+    ``mid_row0`` on, ``out`` whole output rows (``plan.out_dtype``,
+    C-contiguous, interleaved) from ``out_row0`` on; ``tile.top`` is even. The
+    results are finished (offset, rounding, clipping) into the channel's
+    samples of ``out``, by the compiled engine when ``native`` is given, else
+    by NumPy; same values.
     """
     plan, axis, finish = sp.plan, sp.axis_x, sp.finish
     w, c, r = plan.width, plan.channels, plan.r_x
-    _check_pairs(tile.top * c)
-    rows_mid = mid.reshape(-1, w, c)[tile.top - mid_row0 : tile.bottom - mid_row0]
+    _check_pairs(tile.top)
+    lines = mid.reshape(-1, w)[tile.top - mid_row0 : tile.bottom - mid_row0]
     rows_out = out.reshape(-1, w, c)[tile.top - out_row0 : tile.bottom - out_row0]
     if native is not None:
         lo, hi = finish.clip if finish.clip is not None else (0.0, 0.0)
         native.spectral_rows(
-            mid=rows_mid, width=w, count=len(rows_mid) * c, radius=r, length=axis.length,
+            mid=lines, width=w, count=len(lines), radius=r, length=axis.length,
             radices=axis.radices, table=axis.table, double=sp.mid_dtype == np.float64,
-            out=rows_out, out_type=TYPE_CODES[plan.out_dtype], channels=c,
+            out=rows_out.reshape(-1)[channel:], out_type=TYPE_CODES[plan.out_dtype], step=c,
             offset=finish.offset, rounding=ROUNDING_CODES[finish.rounding],
             clip=finish.clip is not None, lo=lo, hi=hi,
         )  # fmt: skip
         return
     samples = np.clip(np.arange(axis.length) - r, 0, w - 1)
-    step = _twin_pixels(c)
-    for y0 in range(0, len(rows_out), step):
-        y1 = min(len(rows_out), y0 + step)
-        block = rows_mid[y0:y1].transpose(0, 2, 1).reshape(-1, w)[:, samples].T
-        re, im = _pairs(block, sp.mid_dtype, 0.0)
+    step = 2 * TWIN_PAIRS
+    for y0 in range(0, len(lines), step):
+        y1 = min(len(lines), y0 + step)
+        re, im = _pairs(lines[y0:y1][:, samples].T, sp.mid_dtype, 0.0)
         convolve_pairs(re, im, axis)
-        result = _unpair(re[r : r + w], im[r : r + w], (y1 - y0) * c).astype(np.float64)
-        target = rows_out[y0:y1].transpose(0, 2, 1)
-        finish_samples(result.T.reshape(y1 - y0, c, w), finish, out=target)
+        result = _unpair(re[r : r + w], im[r : r + w], y1 - y0).astype(np.float64)
+        finish_samples(result.T, finish, out=rows_out[y0:y1, :, channel])

@@ -207,21 +207,32 @@ def _cuts(length: int, n: int, step: int = 1) -> list[tuple[int, int]]:
 
 
 class _Stage(NamedTuple):
-    """One round of tiles: every tile of ``step`` computed from ``src`` into ``dst``.
+    """One round of tiles: every tile of ``step`` computed from array ``src`` into ``dst``.
 
-    A direct plan is one stage (image → output); a spectral plan two (image →
-    intermediate by columns, then intermediate → output by rows), the second
-    started when the first is done.
+    The arrays of a run are the image (0) and the buffers the stages write,
+    numbered in the order they are first written (``dst_dtype``,
+    ``dst_shape``); the last is the result. A direct plan is one stage (image →
+    output); a box plan a chain (each stage into a new buffer); a spectral plan
+    two stages a channel (image → intermediate plane by columns, then → the
+    output's channel by rows), each started when the one before is done.
     """
 
     step: Step
     tiles: list[Tile]
     dst_dtype: np.dtype
     dst_shape: tuple[int, ...]
+    src: int
+    dst: int
+
+    @property
+    def channel(self) -> int | None:
+        """The output channel a spectral rows stage writes (``None``: every channel)."""
+        step = self.step
+        return step.channel if isinstance(step, SpectralPass) and not step.columns else None
 
     @property
     def by_columns(self) -> bool:
-        """The spectral columns pass: its tiles are whole columns, of an ``(H, W, C)`` array."""
+        """The spectral columns pass: its tiles are whole columns, of an ``(H, W, 1)`` plane."""
         return isinstance(self.step, SpectralPass) and self.step.columns
 
     @property
@@ -233,29 +244,40 @@ class _Stage(NamedTuple):
 def _stages(plan: CorrelationPlan, spectral: SpectralPlan | None, workers: int) -> list[_Stage]:
     """Return the stages of ``plan``: direct tiles, or the two passes of ``spectral``."""
     if spectral is None:
-        return [_Stage(plan, cut_tiles(plan, workers), plan.out_dtype, plan.out_shape)]
+        return [_Stage(plan, cut_tiles(plan, workers), plan.out_dtype, plan.out_shape, 0, 1)]
     n = workers * BANDS_PER_WORKER if workers > 1 else 1
     # even starts: the transform pairs line 2i with 2i + 1 (engine/spectral.py)
     columns = [Tile(0, plan.height, a, b) for a, b in _cuts(plan.width, n, 2)]
     rows = [Tile(a, b, 0, plan.width) for a, b in _cuts(plan.height, n, 2)]
-    return [
-        _Stage(spectral.columns, columns, spectral.mid_dtype, spectral.mid_shape),
-        _Stage(spectral.rows, rows, plan.out_dtype, plan.out_shape),
-    ]
+    stages = []
+    for c in range(plan.channels):  # one intermediate plane, reused by every channel
+        mid = (spectral.mid_dtype, spectral.mid_shape)
+        stages.append(_Stage(spectral.columns(c), columns, *mid, 0, 1))
+        stages.append(_Stage(spectral.rows(c), rows, plan.out_dtype, plan.out_shape, 1, 2))
+    return stages
 
 
 def _box_stages(plan: BoxPlan, workers: int) -> list[_Stage]:
     """Return a box plan's stages: bands of whole rows, then strips of whole columns."""
     n = workers * BANDS_PER_WORKER if workers > 1 else 1
     shape = (plan.height, plan.width, plan.channels)
-    stages = []
+    stages: list[_Stage] = []
     for step in plan.stages:
         if step.vertical:
             tiles = [Tile(0, plan.height, a, b) for a, b in _cuts(plan.width, n)]
         else:
             tiles = [Tile(a, b, 0, plan.width) for a, b in _cuts(plan.height, n)]
-        stages.append(_Stage(step, tiles, np.dtype(np.uint8), shape))
+        i = len(stages)
+        stages.append(_Stage(step, tiles, np.dtype(np.uint8), shape, i, i + 1))
     return stages
+
+
+def _buffers(stages: list[_Stage]) -> list[tuple[np.dtype, tuple[int, ...]]]:
+    """Return the type and shape of each buffer the stages write, by number (from 1)."""
+    made: dict[int, tuple[np.dtype, tuple[int, ...]]] = {}
+    for stage in stages:
+        made.setdefault(stage.dst, (stage.dst_dtype, stage.dst_shape))
+    return [made[i] for i in range(1, len(made) + 1)]
 
 
 def _compute(
@@ -300,10 +322,10 @@ def _in_memory(
     progress: Progress | None,
 ) -> np.ndarray:
     """In-process and thread paths: tiles read the image and write ``out`` in place."""
-    arrays = [image] + [np.empty(stage.dst_shape, dtype=stage.dst_dtype) for stage in stages]
+    arrays = [image] + [np.empty(shape, dtype) for dtype, shape in _buffers(stages)]
 
     def tasks(stage: _Stage, i: int) -> list[Task]:
-        src, dst = arrays[i], arrays[i + 1]
+        src, dst = arrays[stage.src], arrays[stage.dst]
         return [(compute_tile, (src, 0, dst, 0, tile, stage.step)) for tile in stage.tiles]
 
     _compute(runner, stages, tasks, progress)
@@ -331,29 +353,28 @@ def _on_files(
     The output, and for a spectral plan the intermediate image, are files in
     the same private folder.
     """
-    needed = image.nbytes + sum(
-        int(np.prod(stage.dst_shape)) * stage.dst_dtype.itemsize for stage in stages
-    )
+    buffers = _buffers(stages)
+    needed = image.nbytes + sum(int(np.prod(shape)) * dtype.itemsize for dtype, shape in buffers)
     try:
         folder = make_private_folder(root)
     except OSError as e:
         raise space_error(root, needed, e) from e
     try:
         paths = [str(folder / "image.npy")]
-        paths += [str(folder / f"stage{i}.npy") for i in range(len(stages) - 1)]
+        paths += [str(folder / f"stage{i}.npy") for i in range(1, len(buffers))]
         paths.append(str(folder / "out.npy"))
         try:
             dump_image(image, paths[0])
             files = [
-                create_shared_file(path, stage.dst_dtype, stage.dst_shape)
-                for path, stage in zip(paths[1:], stages, strict=True)
+                create_shared_file(path, dtype, shape)
+                for path, (dtype, shape) in zip(paths[1:], buffers, strict=True)
             ]
         except OSError as e:
             raise space_error(root, needed, e) from e
 
         def tasks(stage: _Stage, i: int) -> list[Task]:
             return [
-                (_tile_from_files, (paths[i], paths[i + 1], tile, stage.step))
+                (_tile_from_files, (paths[stage.src], paths[stage.dst], tile, stage.step))
                 for tile in stage.tiles
             ]
 
@@ -374,10 +395,10 @@ def _remote(
     progress: Progress | None,
 ) -> np.ndarray:
     """Workers on other machines (Dask): each tile travels with what it reads, and back."""
-    arrays = [image] + [np.empty(stage.dst_shape, dtype=stage.dst_dtype) for stage in stages]
+    arrays = [image] + [np.empty(shape, dtype) for dtype, shape in _buffers(stages)]
 
     def tasks(stage: _Stage, i: int) -> Iterator[Task]:
-        src = arrays[i]
+        src = arrays[stage.src]
         height = src.shape[0]
         for tile in stage.tiles:
             if stage.by_columns or stage.down_columns:
@@ -390,10 +411,13 @@ def _remote(
 
     def collect(i: int, result: object) -> None:
         tile, values = cast(tuple[Tile, np.ndarray], result)
-        if stages[i].by_columns or stages[i].down_columns:
-            arrays[i + 1][:, tile.left : tile.right] = values
+        stage, dst = stages[i], arrays[stages[i].dst]
+        if stage.by_columns or stage.down_columns:
+            dst[:, tile.left : tile.right] = values
+        elif stage.channel is not None:  # one channel's values come back
+            dst[tile.top : tile.bottom, tile.left : tile.right, stage.channel] = values
         else:
-            arrays[i + 1][tile.top : tile.bottom, tile.left : tile.right] = values
+            dst[tile.top : tile.bottom, tile.left : tile.right] = values
 
     _compute(runner, stages, tasks, progress, collect)
     return arrays[-1]
@@ -414,7 +438,8 @@ def _shipped_tile(
         return tile, out
     out = np.empty((tile.bottom - tile.top, *stage.dst_shape[1:]), stage.dst_dtype)
     compute_tile(part, first, out, tile.top, tile, stage.step)
-    return tile, out[:, tile.left : tile.right]
+    values = out[:, tile.left : tile.right]
+    return tile, values if stage.channel is None else values[..., stage.channel]
 
 
 def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.ndarray:
