@@ -5,12 +5,12 @@ radius; Pillow's box blurs do not. Past the radius where the two meet (see
 ``engine.cost``) a separable kernel with symmetric taps is applied as two
 passes of whole lines:
 
-1. **columns**: every column of every channel, edge-replicated by ``r_y``
-   rows on each side, correlated with ``g_y`` into an intermediate image in
+1. **columns**: every column of one channel, edge-replicated by ``r_y``
+   rows on each side, correlated with ``g_y`` into an intermediate plane in
    the plan's compute type;
-2. **rows**: every row of the intermediate, edge-replicated by ``r_x``
-   pixels, correlated with ``g_x`` the same way, then offset, rounded and
-   clipped into the output.
+2. **rows**: every row of the plane, edge-replicated by ``r_x`` pixels,
+   correlated with ``g_x`` the same way, then offset, rounded and clipped
+   into that channel of the output.
 
 A line of length ``n`` is transformed at a length ``N ≥ n + 2r`` (the
 smallest ``2^a·3^b·5^c``), so the circular correlation never wraps: the result
