@@ -296,7 +296,11 @@ static int FN(band)(const struct ppb_job *job)
      * is stored tile by tile (ring[term][tile][slot][TW]), so that the rows the
      * vertical pass walks through are contiguous. */
     long TW = (256L * 1024) / (NS * (long)sizeof(T));
-    TW = TW < 64 ? 64 : TW - TW % 32;
+    /* a multiple of 256 bytes: tiles 128 bytes more than that (288 or 224
+     * floats, at r 52-56 and 66-72) made the AVX-512 vertical pass 1.8-2.2x
+     * slower on the Zen 4 EPYC, AVX2 not (docs/benchmarks.md) */
+    const long tw_step = 256 / (long)sizeof(T);
+    TW = TW < 64 ? 64 : TW - TW % tw_step;
     if (TW > WC) TW = WC;
     const long n_tiles = (WC + TW - 1) / TW;
     const size_t tile_size = (size_t)NS * (size_t)TW, term_size = (size_t)n_tiles * tile_size;
