@@ -5,6 +5,7 @@ Tests: test_cli_messages.py, test_cli_signals.py.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -27,6 +28,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse, not warn
     # joblib's advice when an interrupted batch cancels its tasks: not for users
     warnings.filterwarnings("ignore", r".*tasks .*(cancelled|not used)", UserWarning)
+    _quiet_resource_tracker()
     previous = _on_sigterm(_raise_terminated)
     SAVES.reopen()  # closed at the end of an earlier batch in this process
     try:
@@ -45,6 +47,18 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         _on_sigterm(previous)
+
+
+#: loky's resource tracker, a process of its own, warns as it removes the
+#: semaphores of a pool that Ctrl-C stopped while it started: not for users.
+_TRACKER_WARNINGS = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    """Pass the tracker (started later, with this environment) a filter for its warnings."""
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if _TRACKER_WARNINGS not in current:
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [current, _TRACKER_WARNINGS]))
 
 
 class Terminated(KeyboardInterrupt):
