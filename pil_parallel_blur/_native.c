@@ -37,8 +37,8 @@ struct ppb_finish {
 struct ppb_job {
     const void *src;       /* image rows [src_row0, src_row0 + n) */
     void *out;             /* output rows [out_row0, out_row0 + m) */
-    long src_row0, out_row0, start, stop, height, width, channels, itemsize;
-    long col0, col1;       /* output pixel columns [col0, col1) of those rows */
+    Py_ssize_t src_row0, out_row0, start, stop, height, width, channels, itemsize;
+    Py_ssize_t col0, col1;       /* output pixel columns [col0, col1) of those rows */
     int type, ry, rx, n_terms;
     const double *gy[PPB_MAX_TERMS], *gx[PPB_MAX_TERMS];
     int sym_x[PPB_MAX_TERMS]; /* horizontal taps symmetric: fold them */
@@ -133,7 +133,7 @@ typedef struct {
 
 /* ---- Python binding ---- */
 
-static int get_taps(PyObject *obj, Py_buffer *view, long *len, const char *what)
+static int get_taps(PyObject *obj, Py_buffer *view, Py_ssize_t *len, const char *what)
 {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
     const char *f = view->format;
@@ -145,24 +145,24 @@ static int get_taps(PyObject *obj, Py_buffer *view, long *len, const char *what)
         PyBuffer_Release(view);
         return -1;
     }
-    *len = (long)(view->len / 8);
+    *len = (Py_ssize_t)(view->len / 8);
     if (*len % 2 == 0) {
-        PyErr_Format(PyExc_ValueError, "%s taps must have an odd length, got %ld", what, *len);
+        PyErr_Format(PyExc_ValueError, "%s taps must have an odd length, got %zd", what, *len);
         PyBuffer_Release(view);
         return -1;
     }
     return 0;
 }
 
-static int symmetric(const double *g, long n)
+static int symmetric(const double *g, Py_ssize_t n)
 {
-    for (long k = 0; k < n / 2; k++)
+    for (Py_ssize_t k = 0; k < n / 2; k++)
         if (g[k] != g[n - 1 - k]) return 0;
     return 1;
 }
 
 PyDoc_STRVAR(correlate_doc,
-"correlate(src, src_row0, out, out_row0, start, stop, col0, col1, height, width,\n"
+"correlate(*, src, src_row0, out, out_row0, start, stop, col0, col1, height, width,\n"
 "          channels, type, terms, double, offset, rounding, lo, hi, grid)\n"
 "--\n\n"
 "Write output rows [start, stop), pixel columns [col0, col1), of the\n"
@@ -174,16 +174,20 @@ PyDoc_STRVAR(correlate_doc,
 "snapped to the nearest multiple of 1/grid when grid > 0 (their exact values lie\n"
 "on that grid), rounded (0: half to even, 1: half up) and clipped to [lo, hi].");
 
-static PyObject *ppb_correlate(PyObject *module, PyObject *args)
+static PyObject *ppb_correlate(PyObject *module, PyObject *args, PyObject *kwargs)
 {
+    static char *names[] = {"src", "src_row0", "out", "out_row0", "start", "stop", "col0",
+                            "col1", "height", "width", "channels", "type", "terms", "double",
+                            "offset", "rounding", "lo", "hi", "grid", NULL};
     Py_buffer src = {0}, out = {0};
-    long src_row0, out_row0, start, stop, col0, col1, height, width, channels;
+    Py_ssize_t src_row0, out_row0, start, stop, col0, col1, height, width, channels;
     int type, use_double, rounding;
     PyObject *terms;
     double offset, lo, hi, grid;
-    if (!PyArg_ParseTuple(args, "y*lw*lllllllliOpdiddd", &src, &src_row0, &out, &out_row0,
-                          &start, &stop, &col0, &col1, &height, &width, &channels, &type, &terms,
-                          &use_double, &offset, &rounding, &lo, &hi, &grid))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$y*nw*nnnnnnnniOpdiddd", names, &src,
+                                     &src_row0, &out, &out_row0, &start, &stop, &col0, &col1,
+                                     &height, &width, &channels, &type, &terms, &use_double,
+                                     &offset, &rounding, &lo, &hi, &grid))
         return NULL;
     PyObject *result = NULL;
     Py_buffer taps[2 * PPB_MAX_TERMS];
@@ -198,7 +202,7 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args)
     if (height < 1 || width < 1 || channels < 1 || start < 0 || stop > height || start > stop ||
         col0 < 0 || col1 > width || col0 > col1) {
         PyErr_Format(PyExc_ValueError,
-                     "bad geometry: rows [%ld, %ld), columns [%ld, %ld) of a %ld x %ld x %ld "
+                     "bad geometry: rows [%zd, %zd), columns [%zd, %zd) of a %zd x %zd x %zd "
                      "image", start, stop, col0, col1, height, width, channels);
         goto done;
     }
@@ -209,10 +213,10 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args)
         goto done;
     }
     job.n_terms = (int)PyTuple_GET_SIZE(terms);
-    long ny = -1, nx = -1;
+    Py_ssize_t ny = -1, nx = -1;
     for (int t = 0; t < job.n_terms; t++) {
         PyObject *pair = PyTuple_GET_ITEM(terms, t);
-        long ly, lx;
+        Py_ssize_t ly, lx;
         if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
             PyErr_SetString(PyExc_TypeError, "each term must be a (gy, gx) tuple");
             goto done;
@@ -244,19 +248,19 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args)
     job.out_row0 = out_row0;
     job.finish = (struct ppb_finish){offset, grid, lo, hi, rounding};
 
-    const long row_bytes = width * channels * job.itemsize;
+    const Py_ssize_t row_bytes = width * channels * job.itemsize;
     if (start < stop) {
         /* every source row the band reads, and every output row it writes, must be there */
-        long need_lo = start - job.ry < 0 ? 0 : start - job.ry;
-        long need_hi = stop - 1 + job.ry > height - 1 ? height - 1 : stop - 1 + job.ry;
-        if (src_row0 > need_lo || (need_hi - src_row0 + 1) * row_bytes > (long)src.len) {
+        Py_ssize_t need_lo = start - job.ry < 0 ? 0 : start - job.ry;
+        Py_ssize_t need_hi = stop - 1 + job.ry > height - 1 ? height - 1 : stop - 1 + job.ry;
+        if (src_row0 > need_lo || (need_hi - src_row0 + 1) * row_bytes > src.len) {
             PyErr_Format(PyExc_ValueError,
-                         "src must hold image rows %ld to %ld (it starts at row %ld and holds "
-                         "%ld bytes)", need_lo, need_hi, src_row0, (long)src.len);
+                         "src must hold image rows %zd to %zd (it starts at row %zd and holds "
+                         "%zd bytes)", need_lo, need_hi, src_row0, src.len);
             goto done;
         }
-        if (out_row0 > start || (stop - out_row0) * row_bytes > (long)out.len) {
-            PyErr_Format(PyExc_ValueError, "out must hold output rows %ld to %ld", start,
+        if (out_row0 > start || (stop - out_row0) * row_bytes > out.len) {
+            PyErr_Format(PyExc_ValueError, "out must hold output rows %zd to %zd", start,
                          stop - 1);
             goto done;
         }
@@ -528,7 +532,8 @@ static PyObject *ppb_simd_levels(PyObject *module, PyObject *Py_UNUSED(ignored))
 }
 
 static PyMethodDef ppb_methods[] = {
-    {"correlate", ppb_correlate, METH_VARARGS, correlate_doc},
+    {"correlate", (PyCFunction)(void (*)(void))ppb_correlate, METH_VARARGS | METH_KEYWORDS,
+     correlate_doc},
     {"spectral_columns", (PyCFunction)(void (*)(void))ppb_spectral_columns,
      METH_VARARGS | METH_KEYWORDS, spectral_columns_doc},
     {"spectral_rows", (PyCFunction)(void (*)(void))ppb_spectral_rows,
@@ -555,7 +560,7 @@ static PyModuleDef_Slot ppb_slots[] = {
 static struct PyModuleDef ppb_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pil_parallel_blur._native",
-    .m_doc = "Compiled band kernel of pil-parallel-blur (see engine.py).",
+    .m_doc = "Compiled kernel of pil-parallel-blur's engine (see engine/__init__.py).",
     .m_size = sizeof(ppb_state),
     .m_methods = ppb_methods,
     .m_slots = ppb_slots,

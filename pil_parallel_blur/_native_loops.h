@@ -26,16 +26,16 @@
 
 typedef T FN(vec) __attribute__((vector_size(VB), aligned(sizeof(T)), may_alias));
 #define V FN(vec)
-#define L ((long)(VB / sizeof(T)))
+#define L ((Py_ssize_t)(VB / sizeof(T)))
 #define LD(p) (*(const V *)(p))
 #define ST(p, v) (*(V *)(p) = (v))
 
 /* One row: dst[x] = Σ_j g[j]·src[x + (j - r)·C] for x in [0, n).
  * src must be readable from src[-r·C] to src[n - 1 + r·C]. */
-static void FN(hpass)(const T *restrict src, T *restrict dst, long n, long C,
+static void FN(hpass)(const T *restrict src, T *restrict dst, Py_ssize_t n, Py_ssize_t C,
                       const T *restrict g, int r, int sym)
 {
-    long x = 0;
+    Py_ssize_t x = 0;
     for (; x + 4 * L <= n; x += 4 * L) {
         const T *s = src + x;
         V a0, a1, a2, a3;
@@ -54,7 +54,7 @@ static void FN(hpass)(const T *restrict src, T *restrict dst, long n, long C,
                 a3 = a3 + gk * (LD(lo + 3 * L) + LD(hi + 3 * L));
             }
         } else {
-            const T *p = s - (long)r * C;
+            const T *p = s - (Py_ssize_t)r * C;
             a0 = g[0] * LD(p);
             a1 = g[0] * LD(p + L);
             a2 = g[0] * LD(p + 2 * L);
@@ -81,7 +81,7 @@ static void FN(hpass)(const T *restrict src, T *restrict dst, long n, long C,
             for (int k = 1; k <= r; k++)
                 a = a + g[r + k] * (s[-k * C] + s[k * C]);
         } else {
-            const T *p = s - (long)r * C;
+            const T *p = s - (Py_ssize_t)r * C;
             a = g[0] * p[0];
             for (int j = 1; j <= 2 * r; j++)
                 a = a + g[j] * p[j * C];
@@ -95,11 +95,11 @@ static void FN(hpass)(const T *restrict src, T *restrict dst, long n, long C,
  * Each source row is loaded once for the M rows (the taps are not folded:
  * that costs no more additions, and it is loads that bound this pass). */
 #define VACC(m, v, j, p) a##m##v = a##m##v + g[j] * LD((p) + v * L)
-static void FN(vpass4)(const T *const *src, T *const *dst, long n, const T *restrict g, int r,
+static void FN(vpass4)(const T *const *src, T *const *dst, Py_ssize_t n, const T *restrict g, int r,
                        int add)
 {
     const int last = 2 * r;
-    long x = 0;
+    Py_ssize_t x = 0;
     for (; x + 2 * L <= n; x += 2 * L) {
         V a00 = g[0] * LD(src[0] + x), a01 = g[0] * LD(src[0] + x + L);
         V a10 = g[0] * LD(src[1] + x), a11 = g[0] * LD(src[1] + x + L);
@@ -148,11 +148,11 @@ static void FN(vpass4)(const T *const *src, T *const *dst, long n, const T *rest
 }
 #undef VACC
 
-static void FN(vpass1)(const T *const *src, T *restrict dst, long n, const T *restrict g, int r,
+static void FN(vpass1)(const T *const *src, T *restrict dst, Py_ssize_t n, const T *restrict g, int r,
                        int add)
 {
     const int last = 2 * r;
-    long x = 0;
+    Py_ssize_t x = 0;
     for (; x + 4 * L <= n; x += 4 * L) {
         V a0 = g[0] * LD(src[0] + x), a1 = g[0] * LD(src[0] + x + L);
         V a2 = g[0] * LD(src[0] + x + 2 * L), a3 = g[0] * LD(src[0] + x + 3 * L);
@@ -182,12 +182,12 @@ static void FN(vpass1)(const T *const *src, T *restrict dst, long n, const T *re
 }
 
 /* Convert n samples of the input type to T. */
-static void FN(load_row)(int type, const void *restrict src, T *restrict dst, long n)
+static void FN(load_row)(int type, const void *restrict src, T *restrict dst, Py_ssize_t n)
 {
 #define LOAD_AS(ctype)                                   \
     {                                                    \
         const ctype *s = (const ctype *)src;             \
-        for (long i = 0; i < n; i++) dst[i] = (T)s[i];   \
+        for (Py_ssize_t i = 0; i < n; i++) dst[i] = (T)s[i];   \
     }                                                    \
     break;
     switch (type) {
@@ -206,7 +206,7 @@ static void FN(load_row)(int type, const void *restrict src, T *restrict dst, lo
 }
 
 /* Offset, round, clip and store n results in the output type. */
-static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, long n,
+static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, Py_ssize_t n,
                           const struct ppb_finish *f)
 {
     const T offset = (T)f->offset, grid = (T)f->grid, half = (T)0.5;
@@ -216,7 +216,7 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
     {                                                                     \
         ctype *d = (ctype *)dst;                                          \
         if (f->rounding == PPB_HALF_UP) {                                 \
-            for (long i = 0; i < n; i++) {                                \
+            for (Py_ssize_t i = 0; i < n; i++) {                                \
                 T v = has_offset ? acc[i] + offset : acc[i];              \
                 if (has_grid) v = RINT(v * grid) / grid;                  \
                 v = FLOOR(v + half);                                      \
@@ -226,7 +226,7 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
                 d[i] = (ctype)v;                                          \
             }                                                             \
         } else {                                                          \
-            for (long i = 0; i < n; i++) {                                \
+            for (Py_ssize_t i = 0; i < n; i++) {                                \
                 T v = has_offset ? acc[i] + offset : acc[i];              \
                 if (has_grid) v = RINT(v * grid) / grid;                  \
                 v = RINT(v);                                              \
@@ -243,7 +243,7 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
 #define STORE_INT64(ctype, tmin, tmax, top)                              \
     {                                                                     \
         ctype *d = (ctype *)dst;                                          \
-        for (long i = 0; i < n; i++) {                                    \
+        for (Py_ssize_t i = 0; i < n; i++) {                                    \
             T v = has_offset ? acc[i] + offset : acc[i];                  \
             if (has_grid) v = RINT(v * grid) / grid;                      \
             v = f->rounding == PPB_HALF_UP ? FLOOR(v + half) : RINT(v);   \
@@ -255,7 +255,7 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
 #define STORE_FLOAT(ctype)                                                \
     {                                                                     \
         ctype *d = (ctype *)dst;                                          \
-        for (long i = 0; i < n; i++)                                      \
+        for (Py_ssize_t i = 0; i < n; i++)                                      \
             d[i] = (ctype)(has_offset ? acc[i] + offset : acc[i]);        \
     }                                                                     \
     break;
@@ -276,35 +276,35 @@ static void FN(store_row)(int type, const T *restrict acc, void *restrict dst, l
 #undef STORE_FLOAT
 }
 
-static inline long FN(clamp)(long v, long hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
+static inline Py_ssize_t FN(clamp)(Py_ssize_t v, Py_ssize_t hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
 
 /* Correlate output rows [start, stop), columns [col0, col1) (see struct ppb_job).  Returns 0, or -1
  * when memory runs out.  Runs without the GIL: touches no Python object. */
 static int FN(band)(const struct ppb_job *job)
 {
-    const long H = job->height, C = job->channels, stride = job->width * C;
+    const Py_ssize_t H = job->height, C = job->channels, stride = job->width * C;
     /* the window of output columns [col0, col1): WC samples of each row */
-    const long col0 = job->col0, WC = (job->col1 - job->col0) * C;
+    const Py_ssize_t col0 = job->col0, WC = (job->col1 - job->col0) * C;
     const int ry = job->ry, rx = job->rx, nt = job->n_terms;
-    const long isz = job->itemsize;
+    const Py_ssize_t isz = job->itemsize;
     /* output rows per chunk: each chunk reuses the horizontal rows it shares
      * with the previous one through a ring of NS rows */
-    const long R = ry < 16 ? 16 : (ry < 128 ? 2 * (long)ry : 256);
-    long NS = R + 2L * ry;
+    const Py_ssize_t R = ry < 16 ? 16 : (ry < 128 ? 2 * (Py_ssize_t)ry : 256);
+    Py_ssize_t NS = R + 2L * ry;
     if (NS > H) NS = H;
     /* columns per tile: the tile's NS ring rows stay in the L2 cache.  The ring
      * is stored tile by tile (ring[term][tile][slot][TW]), so that the rows the
      * vertical pass walks through are contiguous. */
-    long TW = (256L * 1024) / (NS * (long)sizeof(T));
+    Py_ssize_t TW = (256L * 1024) / (NS * (Py_ssize_t)sizeof(T));
     /* a multiple of 256 bytes: tiles 128 bytes more than that (288 or 224
      * floats, at r 52-56 and 66-72) made the AVX-512 vertical pass 1.8-2.2x
      * slower on the Zen 4 EPYC, AVX2 not (docs/benchmarks.md) */
-    const long tw_step = 256 / (long)sizeof(T);
+    const Py_ssize_t tw_step = 256 / (Py_ssize_t)sizeof(T);
     TW = TW < 64 ? 64 : TW - TW % tw_step;
     if (TW > WC) TW = WC;
-    const long n_tiles = (WC + TW - 1) / TW;
+    const Py_ssize_t n_tiles = (WC + TW - 1) / TW;
     const size_t tile_size = (size_t)NS * (size_t)TW, term_size = (size_t)n_tiles * tile_size;
-    const long margin = (long)rx * C;
+    const Py_ssize_t margin = (Py_ssize_t)rx * C;
 
     T *taps = malloc(sizeof(T) * (size_t)nt * (2 * (size_t)ry + 1 + 2 * (size_t)rx + 1));
     T *ring = malloc(sizeof(T) * (size_t)nt * term_size);
@@ -318,23 +318,23 @@ static int FN(band)(const struct ppb_job *job)
         status = -1;
         goto done;
     }
-    T *gy = taps, *gx = taps + (size_t)nt * (2 * ry + 1);
+    T *gy = taps, *gx = taps + (size_t)nt * (size_t)(2 * ry + 1);
     for (int t = 0; t < nt; t++) {
         for (int j = 0; j <= 2 * ry; j++) gy[t * (2 * ry + 1) + j] = (T)job->gy[t][j];
         for (int j = 0; j <= 2 * rx; j++) gx[t * (2 * rx + 1) + j] = (T)job->gx[t][j];
     }
     const char *src = (const char *)job->src;
     char *out = (char *)job->out;
-    long have = -1; /* source rows up to `have` (and from the chunk's first) are in the ring */
-    for (long y0 = job->start; y0 < job->stop; y0 += R) {
-        const long y1 = y0 + R < job->stop ? y0 + R : job->stop;
-        const long lo = FN(clamp)(y0 - ry, H - 1), hi = FN(clamp)(y1 - 1 + ry, H - 1);
-        for (long s = have >= lo ? have + 1 : lo; s <= hi; s++) {
+    Py_ssize_t have = -1; /* source rows up to `have` (and from the chunk's first) are in the ring */
+    for (Py_ssize_t y0 = job->start; y0 < job->stop; y0 += R) {
+        const Py_ssize_t y1 = y0 + R < job->stop ? y0 + R : job->stop;
+        const Py_ssize_t lo = FN(clamp)(y0 - ry, H - 1), hi = FN(clamp)(y1 - 1 + ry, H - 1);
+        for (Py_ssize_t s = have >= lo ? have + 1 : lo; s <= hi; s++) {
             /* row[k] holds pixel column col0 - rx + k/C: load the columns inside
              * the image, then replicate the image's edge pixel where the window's
              * margin reaches past it */
-            const long a = col0 - rx > 0 ? col0 - rx : 0;
-            const long b = job->col1 + rx < job->width ? job->col1 + rx : job->width;
+            const Py_ssize_t a = col0 - rx > 0 ? col0 - rx : 0;
+            const Py_ssize_t b = job->col1 + rx < job->width ? job->col1 + rx : job->width;
             T *first = row + (a - (col0 - rx)) * C, *end = first + (b - a) * C;
             FN(load_row)(job->type, src + ((s - job->src_row0) * stride + a * C) * isz, first,
                          (b - a) * C);
@@ -342,23 +342,24 @@ static int FN(band)(const struct ppb_job *job)
             for (T *p = end; p < row + WC + 2 * margin; p += C)
                 memcpy(p, end - C, sizeof(T) * (size_t)C);
             for (int t = 0; t < nt; t++)
-                for (long i = 0; i < n_tiles; i++) {
-                    const long x0 = i * TW, n = x0 + TW <= WC ? TW : WC - x0;
-                    T *dst = ring + t * term_size + i * tile_size + (size_t)(s % NS) * TW;
+                for (Py_ssize_t i = 0; i < n_tiles; i++) {
+                    const Py_ssize_t x0 = i * TW, n = x0 + TW <= WC ? TW : WC - x0;
+                    T *dst = ring + (size_t)t * term_size + (size_t)i * tile_size +
+                             (size_t)(s % NS) * (size_t)TW;
                     FN(hpass)(row + margin + x0, dst, n, C, gx + t * (2 * rx + 1), rx,
                               job->sym_x[t]);
                 }
         }
         have = hi;
         /* ring offset of the horizontal row that tap k of output row y reads */
-        for (long j = 0; j < y1 - y0 + 2L * ry; j++)
+        for (Py_ssize_t j = 0; j < y1 - y0 + 2L * ry; j++)
             slot[j] = (size_t)(FN(clamp)(y0 - ry + j, H - 1) % NS) * (size_t)TW;
-        for (long i = 0; i < n_tiles; i++) {
-            const long x0 = i * TW, n = x0 + TW <= WC ? TW : WC - x0;
-            for (long y = y0; y < y1;) {
+        for (Py_ssize_t i = 0; i < n_tiles; i++) {
+            const Py_ssize_t x0 = i * TW, n = x0 + TW <= WC ? TW : WC - x0;
+            for (Py_ssize_t y = y0; y < y1;) {
                 const int m = y + 4 <= y1 ? 4 : 1;
                 for (int t = 0; t < nt; t++) {
-                    const T *base = ring + t * term_size + i * tile_size;
+                    const T *base = ring + (size_t)t * term_size + (size_t)i * tile_size;
                     const size_t *at = slot + (y - y0);
                     for (int k = 0; k < 2 * ry + m; k++) ptrs[k] = base + at[k];
                     if (m == 4)
@@ -366,9 +367,9 @@ static int FN(band)(const struct ppb_job *job)
                     else
                         FN(vpass1)(ptrs, acc, n, gy + t * (2 * ry + 1), ry, t > 0);
                 }
-                for (int i = 0; i < m; i++)
-                    FN(store_row)(job->type, accs[i],
-                                  out + ((y + i - job->out_row0) * stride + col0 * C + x0) * isz, n,
+                for (int k = 0; k < m; k++)
+                    FN(store_row)(job->type, accs[k],
+                                  out + ((y + k - job->out_row0) * stride + col0 * C + x0) * isz, n,
                                   &job->finish);
                 y += m;
             }

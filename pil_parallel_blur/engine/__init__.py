@@ -221,25 +221,25 @@ def correlate_tile(
         else:
             lo, hi = plan.clip
         _NATIVE.correlate(
-            src,
-            src_row0,
-            out,
-            out_row0,
-            tile.top,
-            tile.bottom,
-            tile.left,
-            tile.right,
-            plan.height,
-            plan.width,
-            plan.channels,
-            TYPE_CODES[plan.out_dtype],
-            plan.terms,
-            plan.compute_dtype == np.float64,
-            plan.offset,
-            max(ROUNDING_CODES[plan.rounding], 0),  # float results: not rounded, 0 passed
-            lo,
-            hi,
-            plan.grid,
+            src=src,
+            src_row0=src_row0,
+            out=out,
+            out_row0=out_row0,
+            start=tile.top,
+            stop=tile.bottom,
+            col0=tile.left,
+            col1=tile.right,
+            height=plan.height,
+            width=plan.width,
+            channels=plan.channels,
+            type=TYPE_CODES[plan.out_dtype],
+            terms=plan.terms,
+            double=plan.compute_dtype == np.float64,
+            offset=plan.offset,
+            rounding=max(ROUNDING_CODES[plan.rounding], 0),  # float results: not rounded
+            lo=lo,
+            hi=hi,
+            grid=plan.grid,
         )
         return
     correlate_tile_numpy(src, src_row0, out, out_row0, tile, plan)
