@@ -29,6 +29,17 @@ enum { PPB_RINT = 0, PPB_HALF_UP = 1 };
 
 #define PPB_MAX_TERMS 64
 
+/* The direct loops' ring of horizontally filtered rows (_native_loops.h):
+ * output rows per chunk 2·r_y (RING_MIN_ROWS while r_y is under that, at most
+ * RING_MAX_ROWS); column
+ * tiles of the ring ~RING_TILE_BYTES (its rows stay in the second-level
+ * cache), a multiple of RING_TILE_STEP_BYTES, at least RING_MIN_TILE samples. */
+#define RING_MIN_ROWS 16
+#define RING_MAX_ROWS 256
+#define RING_TILE_BYTES (256 * 1024)
+#define RING_TILE_STEP_BYTES 256
+#define RING_MIN_TILE 64
+
 struct ppb_finish {
     double offset, grid, lo, hi; /* grid: results are multiples of 1/grid (0: no grid) */
     int rounding;

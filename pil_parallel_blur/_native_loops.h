@@ -25,10 +25,10 @@
 #define FN(name) CAT(name, TS, LEVEL)
 
 typedef T FN(vec) __attribute__((vector_size(VB), aligned(sizeof(T)), may_alias));
-#define V FN(vec)
-#define L ((Py_ssize_t)(VB / sizeof(T)))
-#define LD(p) (*(const V *)(p))
-#define ST(p, v) (*(V *)(p) = (v))
+#define VEC FN(vec)
+#define VLEN ((Py_ssize_t)(VB / sizeof(T)))
+#define VLOAD(p) (*(const VEC *)(p))
+#define VSTORE(p, v) (*(VEC *)(p) = (v))
 
 /* One row: dst[x] = Σ_j g[j]·src[x + (j - r)·C] for x in [0, n).
  * src must be readable from src[-r·C] to src[n - 1 + r·C]. */
@@ -36,42 +36,42 @@ static void FN(hpass)(const T *restrict src, T *restrict dst, Py_ssize_t n, Py_s
                       const T *restrict g, int r, int sym)
 {
     Py_ssize_t x = 0;
-    for (; x + 4 * L <= n; x += 4 * L) {
+    for (; x + 4 * VLEN <= n; x += 4 * VLEN) {
         const T *s = src + x;
-        V a0, a1, a2, a3;
+        VEC a0, a1, a2, a3;
         if (sym) {
             const T g0 = g[r];
-            a0 = g0 * LD(s);
-            a1 = g0 * LD(s + L);
-            a2 = g0 * LD(s + 2 * L);
-            a3 = g0 * LD(s + 3 * L);
+            a0 = g0 * VLOAD(s);
+            a1 = g0 * VLOAD(s + VLEN);
+            a2 = g0 * VLOAD(s + 2 * VLEN);
+            a3 = g0 * VLOAD(s + 3 * VLEN);
             for (int k = 1; k <= r; k++) {
                 const T gk = g[r + k];
                 const T *lo = s - k * C, *hi = s + k * C;
-                a0 = a0 + gk * (LD(lo) + LD(hi));
-                a1 = a1 + gk * (LD(lo + L) + LD(hi + L));
-                a2 = a2 + gk * (LD(lo + 2 * L) + LD(hi + 2 * L));
-                a3 = a3 + gk * (LD(lo + 3 * L) + LD(hi + 3 * L));
+                a0 = a0 + gk * (VLOAD(lo) + VLOAD(hi));
+                a1 = a1 + gk * (VLOAD(lo + VLEN) + VLOAD(hi + VLEN));
+                a2 = a2 + gk * (VLOAD(lo + 2 * VLEN) + VLOAD(hi + 2 * VLEN));
+                a3 = a3 + gk * (VLOAD(lo + 3 * VLEN) + VLOAD(hi + 3 * VLEN));
             }
         } else {
             const T *p = s - (Py_ssize_t)r * C;
-            a0 = g[0] * LD(p);
-            a1 = g[0] * LD(p + L);
-            a2 = g[0] * LD(p + 2 * L);
-            a3 = g[0] * LD(p + 3 * L);
+            a0 = g[0] * VLOAD(p);
+            a1 = g[0] * VLOAD(p + VLEN);
+            a2 = g[0] * VLOAD(p + 2 * VLEN);
+            a3 = g[0] * VLOAD(p + 3 * VLEN);
             for (int j = 1; j <= 2 * r; j++) {
                 const T gj = g[j];
                 const T *q = p + j * C;
-                a0 = a0 + gj * LD(q);
-                a1 = a1 + gj * LD(q + L);
-                a2 = a2 + gj * LD(q + 2 * L);
-                a3 = a3 + gj * LD(q + 3 * L);
+                a0 = a0 + gj * VLOAD(q);
+                a1 = a1 + gj * VLOAD(q + VLEN);
+                a2 = a2 + gj * VLOAD(q + 2 * VLEN);
+                a3 = a3 + gj * VLOAD(q + 3 * VLEN);
             }
         }
-        ST(dst + x, a0);
-        ST(dst + x + L, a1);
-        ST(dst + x + 2 * L, a2);
-        ST(dst + x + 3 * L, a3);
+        VSTORE(dst + x, a0);
+        VSTORE(dst + x + VLEN, a1);
+        VSTORE(dst + x + 2 * VLEN, a2);
+        VSTORE(dst + x + 3 * VLEN, a3);
     }
     for (; x < n; x++) {
         const T *s = src + x;
@@ -94,17 +94,17 @@ static void FN(hpass)(const T *restrict src, T *restrict dst, Py_ssize_t n, Py_s
  * dst[m][x] (+)= Σ_j g[j]·src[i + m + j][x], j = 0..2r, in increasing j.
  * Each source row is loaded once for the M rows (the taps are not folded:
  * that costs no more additions, and it is loads that bound this pass). */
-#define VACC(m, v, j, p) a##m##v = a##m##v + g[j] * LD((p) + v * L)
+#define VACC(m, v, j, p) a##m##v = a##m##v + g[j] * VLOAD((p) + v * VLEN)
 static void FN(vpass4)(const T *const *src, T *const *dst, Py_ssize_t n, const T *restrict g, int r,
                        int add)
 {
     const int last = 2 * r;
     Py_ssize_t x = 0;
-    for (; x + 2 * L <= n; x += 2 * L) {
-        V a00 = g[0] * LD(src[0] + x), a01 = g[0] * LD(src[0] + x + L);
-        V a10 = g[0] * LD(src[1] + x), a11 = g[0] * LD(src[1] + x + L);
-        V a20 = g[0] * LD(src[2] + x), a21 = g[0] * LD(src[2] + x + L);
-        V a30 = g[0] * LD(src[3] + x), a31 = g[0] * LD(src[3] + x + L);
+    for (; x + 2 * VLEN <= n; x += 2 * VLEN) {
+        VEC a00 = g[0] * VLOAD(src[0] + x), a01 = g[0] * VLOAD(src[0] + x + VLEN);
+        VEC a10 = g[0] * VLOAD(src[1] + x), a11 = g[0] * VLOAD(src[1] + x + VLEN);
+        VEC a20 = g[0] * VLOAD(src[2] + x), a21 = g[0] * VLOAD(src[2] + x + VLEN);
+        VEC a30 = g[0] * VLOAD(src[3] + x), a31 = g[0] * VLOAD(src[3] + x + VLEN);
         /* source row q feeds output m with tap j = q - m: a ramp where the
          * later outputs have not started, a steady part, a ramp where the
          * earlier ones are done */
@@ -129,15 +129,15 @@ static void FN(vpass4)(const T *const *src, T *const *dst, Py_ssize_t n, const T
             if (q - 3 >= 1 && q - 3 <= last) { VACC(3, 0, q - 3, p); VACC(3, 1, q - 3, p); }
         }
         if (add) {
-            a00 = LD(dst[0] + x) + a00; a01 = LD(dst[0] + x + L) + a01;
-            a10 = LD(dst[1] + x) + a10; a11 = LD(dst[1] + x + L) + a11;
-            a20 = LD(dst[2] + x) + a20; a21 = LD(dst[2] + x + L) + a21;
-            a30 = LD(dst[3] + x) + a30; a31 = LD(dst[3] + x + L) + a31;
+            a00 = VLOAD(dst[0] + x) + a00; a01 = VLOAD(dst[0] + x + VLEN) + a01;
+            a10 = VLOAD(dst[1] + x) + a10; a11 = VLOAD(dst[1] + x + VLEN) + a11;
+            a20 = VLOAD(dst[2] + x) + a20; a21 = VLOAD(dst[2] + x + VLEN) + a21;
+            a30 = VLOAD(dst[3] + x) + a30; a31 = VLOAD(dst[3] + x + VLEN) + a31;
         }
-        ST(dst[0] + x, a00); ST(dst[0] + x + L, a01);
-        ST(dst[1] + x, a10); ST(dst[1] + x + L, a11);
-        ST(dst[2] + x, a20); ST(dst[2] + x + L, a21);
-        ST(dst[3] + x, a30); ST(dst[3] + x + L, a31);
+        VSTORE(dst[0] + x, a00); VSTORE(dst[0] + x + VLEN, a01);
+        VSTORE(dst[1] + x, a10); VSTORE(dst[1] + x + VLEN, a11);
+        VSTORE(dst[2] + x, a20); VSTORE(dst[2] + x + VLEN, a21);
+        VSTORE(dst[3] + x, a30); VSTORE(dst[3] + x + VLEN, a31);
     }
     for (; x < n; x++)
         for (int m = 0; m < 4; m++) {
@@ -153,26 +153,26 @@ static void FN(vpass1)(const T *const *src, T *restrict dst, Py_ssize_t n, const
 {
     const int last = 2 * r;
     Py_ssize_t x = 0;
-    for (; x + 4 * L <= n; x += 4 * L) {
-        V a0 = g[0] * LD(src[0] + x), a1 = g[0] * LD(src[0] + x + L);
-        V a2 = g[0] * LD(src[0] + x + 2 * L), a3 = g[0] * LD(src[0] + x + 3 * L);
+    for (; x + 4 * VLEN <= n; x += 4 * VLEN) {
+        VEC a0 = g[0] * VLOAD(src[0] + x), a1 = g[0] * VLOAD(src[0] + x + VLEN);
+        VEC a2 = g[0] * VLOAD(src[0] + x + 2 * VLEN), a3 = g[0] * VLOAD(src[0] + x + 3 * VLEN);
         for (int j = 1; j <= last; j++) {
             const T *p = src[j] + x;
-            a0 = a0 + g[j] * LD(p);
-            a1 = a1 + g[j] * LD(p + L);
-            a2 = a2 + g[j] * LD(p + 2 * L);
-            a3 = a3 + g[j] * LD(p + 3 * L);
+            a0 = a0 + g[j] * VLOAD(p);
+            a1 = a1 + g[j] * VLOAD(p + VLEN);
+            a2 = a2 + g[j] * VLOAD(p + 2 * VLEN);
+            a3 = a3 + g[j] * VLOAD(p + 3 * VLEN);
         }
         if (add) {
-            a0 = LD(dst + x) + a0;
-            a1 = LD(dst + x + L) + a1;
-            a2 = LD(dst + x + 2 * L) + a2;
-            a3 = LD(dst + x + 3 * L) + a3;
+            a0 = VLOAD(dst + x) + a0;
+            a1 = VLOAD(dst + x + VLEN) + a1;
+            a2 = VLOAD(dst + x + 2 * VLEN) + a2;
+            a3 = VLOAD(dst + x + 3 * VLEN) + a3;
         }
-        ST(dst + x, a0);
-        ST(dst + x + L, a1);
-        ST(dst + x + 2 * L, a2);
-        ST(dst + x + 3 * L, a3);
+        VSTORE(dst + x, a0);
+        VSTORE(dst + x + VLEN, a1);
+        VSTORE(dst + x + 2 * VLEN, a2);
+        VSTORE(dst + x + 3 * VLEN, a3);
     }
     for (; x < n; x++) {
         T a = g[0] * src[0][x];
@@ -289,18 +289,20 @@ static int FN(band)(const struct ppb_job *job)
     const Py_ssize_t isz = job->itemsize;
     /* output rows per chunk: each chunk reuses the horizontal rows it shares
      * with the previous one through a ring of NS rows */
-    const Py_ssize_t R = ry < 16 ? 16 : (ry < 128 ? 2 * (Py_ssize_t)ry : 256);
+    const Py_ssize_t R = ry < RING_MIN_ROWS       ? RING_MIN_ROWS
+                         : ry < RING_MAX_ROWS / 2 ? 2 * (Py_ssize_t)ry
+                                                  : RING_MAX_ROWS;
     Py_ssize_t NS = R + 2L * ry;
     if (NS > H) NS = H;
     /* columns per tile: the tile's NS ring rows stay in the L2 cache.  The ring
      * is stored tile by tile (ring[term][tile][slot][TW]), so that the rows the
      * vertical pass walks through are contiguous. */
-    Py_ssize_t TW = (256L * 1024) / (NS * (Py_ssize_t)sizeof(T));
+    Py_ssize_t TW = RING_TILE_BYTES / (NS * (Py_ssize_t)sizeof(T));
     /* a multiple of 256 bytes: tiles 128 bytes more than that (288 or 224
      * floats, at r 52-56 and 66-72) made the AVX-512 vertical pass 1.8-2.2x
      * slower on the Zen 4 EPYC, AVX2 not (docs/benchmarks.md) */
-    const Py_ssize_t tw_step = 256 / (Py_ssize_t)sizeof(T);
-    TW = TW < 64 ? 64 : TW - TW % tw_step;
+    const Py_ssize_t tw_step = RING_TILE_STEP_BYTES / (Py_ssize_t)sizeof(T);
+    TW = TW < RING_MIN_TILE ? RING_MIN_TILE : TW - TW % tw_step;
     if (TW > WC) TW = WC;
     const Py_ssize_t n_tiles = (WC + TW - 1) / TW;
     const size_t tile_size = (size_t)NS * (size_t)TW, term_size = (size_t)n_tiles * tile_size;
@@ -388,7 +390,7 @@ done:
 #undef CAT_
 #undef CAT
 #undef FN
-#undef V
-#undef L
-#undef LD
-#undef ST
+#undef VEC
+#undef VLEN
+#undef VLOAD
+#undef VSTORE
