@@ -20,7 +20,7 @@ from PIL import Image
 
 import pil_parallel_blur as pb
 from pil_parallel_blur import engine, parallel, testing
-from pil_parallel_blur.engine import cost, plan_correlation, spectral
+from pil_parallel_blur.engine import cost, plan_correlation, spectral, transform
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 
@@ -288,7 +288,7 @@ def test_the_compiled_passes_refuse_bad_arguments():
     native = importlib.import_module("pil_parallel_blur._native")
     src = np.zeros((4, 15), np.uint8)
     mid = np.zeros((4, 5), np.float32)
-    axis = spectral.plan_axis(np.array([0.25, 0.5, 0.25]), 8, np.dtype(np.float32))
+    axis = transform.plan_axis(np.array([0.25, 0.5, 0.25]), 8, np.dtype(np.float32))
     good = dict(
         src=src, src_type=0, row_samples=15, height=4, first=2, step=3, count=5, mid=mid,
         mid_width=5, mid_x0=0, radius=1, length=8, radices=axis.radices,
@@ -330,10 +330,10 @@ def test_the_transform_is_a_circular_correlation(length):
     """Every radix and mix of them, forward, product and inverse, against float64 sums."""
     rng = np.random.default_rng(length)
     taps = _gauss(0.8 + length / 7, 2 * min((length - 1) // 2, 4) + 1)  # N ≥ 2r + 1
-    axis = spectral.plan_axis(taps, length, np.dtype(np.float64))
+    axis = transform.plan_axis(taps, length, np.dtype(np.float64))
     lines = rng.standard_normal((length, 6))
     re, im = lines[:, 0::2].copy(), lines[:, 1::2].copy()
-    spectral.convolve_pairs(re, im, axis)
+    transform.convolve_pairs(re, im, axis)
     r = len(taps) // 2
     ref = sum(taps[r + k] * np.roll(lines, -k, axis=0) for k in range(-r, r + 1))
     assert np.abs(re - ref[:, 0::2]).max() < 1e-12
@@ -369,7 +369,7 @@ def test_photos_at_large_sigma_are_within_one_level(sigma, dtype):
 
 def test_fast_lengths():
     for n in [1, 2, 7, 97, 1000, 4384, 6384, 10007]:
-        m = spectral.fast_length(n)
+        m = transform.fast_length(n)
         assert m >= n
         k = m
         for p in (2, 3, 5):

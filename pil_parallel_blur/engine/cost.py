@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from .boxes import BoxPlan
 from .plan import CorrelationPlan
-from .spectral import fast_length, group_lines, suits_spectral
+from .spectral import suits_spectral
+from .transform import fast_length, group_lines
 
 __all__ = ["direct_seconds", "spectral_seconds", "prefers_spectral", "box_seconds"]
 
