@@ -108,7 +108,7 @@ class SpectralPass(NamedTuple):
 
     spectral: SpectralPlan
     columns: bool
-    channel: int = 0
+    channel: int
 
 
 def suits_spectral(plan: CorrelationPlan) -> bool:

@@ -231,42 +231,48 @@ class _Stage(NamedTuple):
         return step.channel if isinstance(step, SpectralPass) and not step.columns else None
 
     @property
-    def by_columns(self) -> bool:
-        """The spectral columns pass: its tiles are whole columns, of an ``(H, W, 1)`` plane."""
-        return isinstance(self.step, SpectralPass) and self.step.columns
-
-    @property
-    def down_columns(self) -> bool:
-        """A vertical box stage: its tiles are whole columns of an ``(H, W, C)`` array."""
-        return isinstance(self.step, BoxPass) and self.step.vertical
+    def whole_columns(self) -> bool:
+        """Its tiles are whole columns: a spectral columns pass, a vertical box stage."""
+        step = self.step
+        return (isinstance(step, SpectralPass) and step.columns) or (
+            isinstance(step, BoxPass) and step.vertical
+        )
 
 
 def _stages(plan: CorrelationPlan, spectral: SpectralPlan | None, workers: int) -> list[_Stage]:
     """Return the stages of ``plan``: direct tiles, or the two passes of ``spectral``."""
     if spectral is None:
         return [_Stage(plan, cut_tiles(plan, workers), plan.out_dtype, plan.out_shape, 0, 1)]
-    n = workers * BANDS_PER_WORKER if workers > 1 else 1
     # even starts: the transform pairs line 2i with 2i + 1 (engine/spectral.py)
-    columns = [Tile(0, plan.height, a, b) for a, b in _cuts(plan.width, n, 2)]
-    rows = [Tile(a, b, 0, plan.width) for a, b in _cuts(plan.height, n, 2)]
+    columns = _column_tiles(plan.height, plan.width, workers, 2)
+    rows = _row_tiles(plan.height, plan.width, workers, 2)
+    mid = (spectral.mid_dtype, spectral.mid_shape)
     stages = []
     for c in range(plan.channels):  # one intermediate plane, reused by every channel
-        mid = (spectral.mid_dtype, spectral.mid_shape)
         stages.append(_Stage(spectral.columns(c), columns, *mid, 0, 1))
         stages.append(_Stage(spectral.rows(c), rows, plan.out_dtype, plan.out_shape, 1, 2))
     return stages
 
 
+def _column_tiles(height: int, width: int, workers: int, step: int = 1) -> list[Tile]:
+    """Return strips of whole columns, ``BANDS_PER_WORKER`` a worker, on multiples of ``step``."""
+    n = workers * BANDS_PER_WORKER if workers > 1 else 1
+    return [Tile(0, height, a, b) for a, b in _cuts(width, n, step)]
+
+
+def _row_tiles(height: int, width: int, workers: int, step: int = 1) -> list[Tile]:
+    """Return bands of whole rows, ``BANDS_PER_WORKER`` a worker, on multiples of ``step``."""
+    n = workers * BANDS_PER_WORKER if workers > 1 else 1
+    return [Tile(a, b, 0, width) for a, b in _cuts(height, n, step)]
+
+
 def _box_stages(plan: BoxPlan, workers: int) -> list[_Stage]:
     """Return a box plan's stages: bands of whole rows, then strips of whole columns."""
-    n = workers * BANDS_PER_WORKER if workers > 1 else 1
     shape = (plan.height, plan.width, plan.channels)
     stages: list[_Stage] = []
     for step in plan.stages:
-        if step.vertical:
-            tiles = [Tile(0, plan.height, a, b) for a, b in _cuts(plan.width, n)]
-        else:
-            tiles = [Tile(a, b, 0, plan.width) for a, b in _cuts(plan.height, n)]
+        cut = _column_tiles if step.vertical else _row_tiles
+        tiles = cut(plan.height, plan.width, workers)
         i = len(stages)
         stages.append(_Stage(step, tiles, np.dtype(np.uint8), shape, i, i + 1))
     return stages
@@ -401,8 +407,8 @@ def _remote(
         src = arrays[stage.src]
         height = src.shape[0]
         for tile in stage.tiles:
-            if stage.by_columns or stage.down_columns:
-                part, first = src[:, tile.left : tile.right], tile.left
+            if stage.whole_columns:  # computed as a tile of its own, from column 0
+                part, first = src[:, tile.left : tile.right], 0
             else:
                 reach = stage.step.r_y if isinstance(stage.step, CorrelationPlan) else 0
                 first, last = max(tile.top - reach, 0), min(tile.bottom + reach, height)
@@ -412,7 +418,7 @@ def _remote(
     def collect(i: int, result: object) -> None:
         tile, values = cast(tuple[Tile, np.ndarray], result)
         stage, dst = stages[i], arrays[stages[i].dst]
-        if stage.by_columns or stage.down_columns:
+        if stage.whole_columns:
             dst[:, tile.left : tile.right] = values
         elif stage.channel is not None:  # one channel's values come back
             dst[tile.top : tile.bottom, tile.left : tile.right, stage.channel] = values
@@ -427,13 +433,8 @@ def _shipped_tile(
     part: np.ndarray, first: int, tile: Tile, stage: _Stage
 ) -> tuple[Tile, np.ndarray]:
     """Remote task: compute a tile from the part shipped with it; return the tile's values."""
-    if stage.by_columns:
-        height, _, channels = stage.dst_shape
-        out = np.empty((height, tile.right - tile.left, channels), stage.dst_dtype)
-        compute_tile(part, first, out, tile.left, tile, stage.step)
-        return tile, out
-    if stage.down_columns:  # the part is these columns alone
-        out = np.empty_like(part)
+    if stage.whole_columns:  # the part is these columns alone (starting on an even one)
+        out = np.empty((*part.shape[:2], *stage.dst_shape[2:]), stage.dst_dtype)
         compute_tile(part, 0, out, 0, Tile(0, part.shape[0], 0, part.shape[1]), stage.step)
         return tile, out
     out = np.empty((tile.bottom - tile.top, *stage.dst_shape[1:]), stage.dst_dtype)
