@@ -63,6 +63,8 @@ typedef int (*ppb_band_fn)(const struct ppb_job *);
 #define PPB_FFT_BYTES 64
 #define PPB_FFT_MAX_STAGES 64
 #define PPB_FFT_MAX_RADIX 5
+/* Line pairs in a group of compute type T. */
+#define PPB_GROUP_LANES(T) ((Py_ssize_t)(PPB_FFT_BYTES / sizeof(T)))
 
 struct ppb_fft_axis {
     Py_ssize_t length;               /* transform length: the product of the radices */
@@ -143,6 +145,13 @@ typedef struct {
 } ppb_state;
 
 /* ---- Python binding ---- */
+
+/* The loops of the SIMD level the module chose at import. */
+static const struct ppb_level *module_level(PyObject *module)
+{
+    const ppb_state *state = PyModule_GetState(module);
+    return &ppb_levels[state->level];
+}
 
 static int get_taps(PyObject *obj, Py_buffer *view, Py_ssize_t *len, const char *what)
 {
@@ -279,8 +288,7 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args, PyObject *kwarg
     job.src = src.buf;
     job.out = out.buf;
 
-    const ppb_state *state = PyModule_GetState(module);
-    const struct ppb_level *level = &ppb_levels[state->level];
+    const struct ppb_level *level = module_level(module);
     ppb_band_fn band = use_double ? level->band_d : level->band_f;
     int status = 0;
     if (start < stop && col0 < col1) {
@@ -357,13 +365,6 @@ static void *group_alloc(Py_ssize_t length, void **block)
     if (*block == NULL) return PyErr_NoMemory();
     uintptr_t at = ((uintptr_t)*block + PPB_FFT_BYTES - 1) & ~(uintptr_t)(PPB_FFT_BYTES - 1);
     return (void *)at;
-}
-
-/* The loops of the SIMD level the module chose at import. */
-static const struct ppb_level *module_level(PyObject *module)
-{
-    const ppb_state *state = PyModule_GetState(module);
-    return &ppb_levels[state->level];
 }
 
 PyDoc_STRVAR(spectral_columns_doc,

@@ -33,7 +33,7 @@
 
 typedef T FFN(lanes) __attribute__((vector_size(VB), may_alias));
 #define W FFN(lanes)
-#define FFT_LANES ((Py_ssize_t)(PPB_FFT_BYTES / sizeof(T)))
+#define FFT_LANES PPB_GROUP_LANES(T)
 #define FFT_STEP ((Py_ssize_t)(VB / sizeof(T)))     /* lanes in one vector */
 #define FFT_POSITION (2 * FFT_LANES)                  /* T's in one position */
 #define FFT_LD(p) (*(const W *)(p))

@@ -21,8 +21,6 @@
     X(PPB_F32, float, T, TS)     \
     X(PPB_F64, double, T, TS)
 
-#define PPB_GROUP_LANES(T) ((Py_ssize_t)(PPB_FFT_BYTES / sizeof(T)))
-
 static inline Py_ssize_t clamp_position(Py_ssize_t i, Py_ssize_t size)
 {
     return i < 0 ? 0 : (i >= size ? size - 1 : i);
