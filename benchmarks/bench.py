@@ -668,7 +668,7 @@ def main() -> None:
     if args.scaling_only:
         a = make_image(*SIZES["24 MP"])
         out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": usable_cpus()}
-        out["machine"] = cpu_model()
+        out["machine"] = machine_line()
         out["info"] = pil_parallel_blur.info()
         out["scaling"] = scaling(a, reps)
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -692,11 +692,9 @@ def main() -> None:
         "quick": args.quick,
         "reps": reps,
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{cpu_model()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, Pillow {PIL.__version__}, "
-        f"NumPy {np.__version__}, OpenCV {cv2.__version__}, SciPy {scipy.__version__}, "
-        f"pil-parallel-blur {pil_parallel_blur.__version__} "
-        f"(engine {pil_parallel_blur.info()['engine']}, SIMD {pil_parallel_blur.info()['simd']})",
+        "machine": f"{machine_line()}; Python {platform.python_version()}, "
+        f"Pillow {PIL.__version__}, NumPy {np.__version__}, OpenCV {cv2.__version__}, "
+        f"SciPy {scipy.__version__}, pil-parallel-blur {pil_parallel_blur.__version__}",
         "cpus": usable_cpus(),
         "warm": {},
         "cold": {},
