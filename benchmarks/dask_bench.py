@@ -15,7 +15,7 @@ from distributed import Client, LocalCluster
 
 from pil_parallel_blur import gaussian_blur
 from pil_parallel_blur.engine import plan_correlation, rows_read
-from pil_parallel_blur.kernels import resolve_kernel
+from pil_parallel_blur.kernels import from_terms, resolve_kernel
 from pil_parallel_blur.parallel import cut_tiles
 from pil_parallel_blur.testimage import test_chart
 
@@ -23,7 +23,7 @@ from pil_parallel_blur.testimage import test_chart
 def shipped_bytes(shape: tuple[int, int, int], size: int, sigma: float, workers: int) -> int:
     """Bytes sent to and from the workers: each tile's source rows out, its values back."""
     factors = resolve_kernel(size, sigma).factors(shape)
-    plan = plan_correlation(shape, np.dtype(np.uint8), [factors])
+    plan = plan_correlation(shape, np.dtype(np.uint8), from_terms([factors]))
     row = shape[1] * shape[2]
     sent = 0
     for tile in cut_tiles(plan, workers):

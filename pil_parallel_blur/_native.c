@@ -1,4 +1,4 @@
-/* pil_parallel_blur._native: the compiled band kernel.
+/* pil_parallel_blur._native: the compiled tile kernel.
  *
  * One function does the arithmetic: correlate(...) computes output rows
  * [start, stop) of Σ_t outer(gy_t, gx_t) correlated with an image whose
@@ -6,7 +6,7 @@
  * and writing straight into the output buffer.  Each input row is converted
  * to the compute type once and filtered horizontally once (per term, symmetric
  * taps folded) into a ring of rows; the vertical pass then reads the ring in
- * column tiles that stay in cache, four output rows at a time.  The loops are in _native_loops.h, compiled once per SIMD
+ * column blocks that stay in cache, four output rows at a time.  The loops are in _native_loops.h, compiled once per SIMD
  * level; the level is chosen once, when the module is imported, and kept in
  * the module's state.  The GIL is released around the loops.
  *
@@ -32,13 +32,13 @@ enum { PPB_RINT = 0, PPB_HALF_UP = 1 };
 /* The direct loops' ring of horizontally filtered rows (_native_loops.h):
  * output rows per chunk 2·r_y (RING_MIN_ROWS while r_y is under that, at most
  * RING_MAX_ROWS); column
- * tiles of the ring ~RING_TILE_BYTES (its rows stay in the second-level
- * cache), a multiple of RING_TILE_STEP_BYTES, at least RING_MIN_TILE samples. */
+ * blocks of the ring ~RING_BLOCK_BYTES (its rows stay in the second-level
+ * cache), a multiple of RING_BLOCK_STEP_BYTES, at least RING_MIN_BLOCK samples. */
 #define RING_MIN_ROWS 16
 #define RING_MAX_ROWS 256
-#define RING_TILE_BYTES (256 * 1024)
-#define RING_TILE_STEP_BYTES 256
-#define RING_MIN_TILE 64
+#define RING_BLOCK_BYTES (256 * 1024)
+#define RING_BLOCK_STEP_BYTES 256
+#define RING_MIN_BLOCK 64
 
 struct ppb_finish {
     double offset, grid, lo, hi; /* grid: results are multiples of 1/grid (0: no grid) */
@@ -56,7 +56,7 @@ struct ppb_job {
     struct ppb_finish finish;
 };
 
-typedef int (*ppb_band_fn)(const struct ppb_job *);
+typedef int (*ppb_tile_fn)(const struct ppb_job *);
 
 /* The spectral passes (_native_fft.h): a group of lines is PPB_FFT_BYTES of
  * real parts and as many imaginary parts per position. */
@@ -125,15 +125,15 @@ typedef void (*ppb_fft_fn)(void *, const struct ppb_fft_axis *);
 
 /* The levels, in the order of native_level_names (_native_cpu.h). */
 struct ppb_level {
-    ppb_band_fn band_f, band_d;
+    ppb_tile_fn tile_f, tile_d;
     ppb_fft_fn convolve_f, convolve_d;
 };
 
 static const struct ppb_level ppb_levels[] = {
-    {band_f_baseline, band_d_baseline, convolve_f_baseline, convolve_d_baseline},
+    {tile_f_baseline, tile_d_baseline, convolve_f_baseline, convolve_d_baseline},
 #ifdef PPB_X86
-    {band_f_avx2, band_d_avx2, convolve_f_avx2, convolve_d_avx2},
-    {band_f_avx512, band_d_avx512, convolve_f_avx512, convolve_d_avx512},
+    {tile_f_avx2, tile_d_avx2, convolve_f_avx2, convolve_d_avx2},
+    {tile_f_avx512, tile_d_avx512, convolve_f_avx512, convolve_d_avx512},
 #endif
 };
 #define PPB_N_LEVELS ((int)(sizeof(ppb_levels) / sizeof(ppb_levels[0])))
@@ -189,7 +189,7 @@ PyDoc_STRVAR(correlate_doc,
 "edge-replicated correlation of an image\n"
 "of `height` rows with sum(outer(gy, gx) for gy, gx in terms).\n\n"
 "src holds image rows from src_row0 on (C order, `width` x `channels` samples of\n"
-"`type` each); it must hold every row the band reads. out holds output rows\n"
+"`type` each); it must hold every row the tile reads. out holds output rows\n"
 "from out_row0 on, same layout and type. Integer results get `offset`, are\n"
 "snapped to the nearest multiple of 1/grid when grid > 0 (their exact values lie\n"
 "on that grid), rounded (0: half to even, 1: half up) and clipped to [lo, hi].");
@@ -270,7 +270,7 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args, PyObject *kwarg
 
     const Py_ssize_t row_bytes = width * channels * job.itemsize;
     if (start < stop) {
-        /* every source row the band reads, and every output row it writes, must be there */
+        /* every source row the tile reads, and every output row it writes, must be there */
         Py_ssize_t need_lo = start - job.ry < 0 ? 0 : start - job.ry;
         Py_ssize_t need_hi = stop - 1 + job.ry > height - 1 ? height - 1 : stop - 1 + job.ry;
         if (src_row0 > need_lo || (need_hi - src_row0 + 1) * row_bytes > src.len) {
@@ -289,11 +289,11 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args, PyObject *kwarg
     job.out = out.buf;
 
     const struct ppb_level *level = module_level(module);
-    ppb_band_fn band = use_double ? level->band_d : level->band_f;
+    ppb_tile_fn tile_fn = use_double ? level->tile_d : level->tile_f;
     int status = 0;
     if (start < stop && col0 < col1) {
         Py_BEGIN_ALLOW_THREADS
-        status = band(&job);
+        status = tile_fn(&job);
         Py_END_ALLOW_THREADS
     }
     if (status < 0) {

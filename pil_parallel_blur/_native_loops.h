@@ -280,7 +280,7 @@ static inline Py_ssize_t FN(clamp)(Py_ssize_t v, Py_ssize_t hi) { return v < 0 ?
 
 /* Correlate output rows [start, stop), columns [col0, col1) (see struct ppb_job).  Returns 0, or -1
  * when memory runs out.  Runs without the GIL: touches no Python object. */
-static int FN(band)(const struct ppb_job *job)
+static int FN(tile)(const struct ppb_job *job)
 {
     const Py_ssize_t H = job->height, C = job->channels, stride = job->width * C;
     /* the window of output columns [col0, col1): WC samples of each row */
@@ -294,18 +294,18 @@ static int FN(band)(const struct ppb_job *job)
                                                   : RING_MAX_ROWS;
     Py_ssize_t NS = R + 2L * ry;
     if (NS > H) NS = H;
-    /* columns per tile: the tile's NS ring rows stay in the L2 cache.  The ring
-     * is stored tile by tile (ring[term][tile][slot][TW]), so that the rows the
+    /* columns per block: the block's NS ring rows stay in the L2 cache.  The ring
+     * is stored block by block (ring[term][block][slot][TW]), so that the rows the
      * vertical pass walks through are contiguous. */
-    Py_ssize_t TW = RING_TILE_BYTES / (NS * (Py_ssize_t)sizeof(T));
-    /* a multiple of 256 bytes: tiles 128 bytes more than that (288 or 224
+    Py_ssize_t TW = RING_BLOCK_BYTES / (NS * (Py_ssize_t)sizeof(T));
+    /* a multiple of 256 bytes: blocks 128 bytes more than that (288 or 224
      * floats, at r 52-56 and 66-72) made the AVX-512 vertical pass 1.8-2.2x
      * slower on the Zen 4 EPYC, AVX2 not (docs/benchmarks.md) */
-    const Py_ssize_t tw_step = RING_TILE_STEP_BYTES / (Py_ssize_t)sizeof(T);
-    TW = TW < RING_MIN_TILE ? RING_MIN_TILE : TW - TW % tw_step;
+    const Py_ssize_t tw_step = RING_BLOCK_STEP_BYTES / (Py_ssize_t)sizeof(T);
+    TW = TW < RING_MIN_BLOCK ? RING_MIN_BLOCK : TW - TW % tw_step;
     if (TW > WC) TW = WC;
-    const Py_ssize_t n_tiles = (WC + TW - 1) / TW;
-    const size_t tile_size = (size_t)NS * (size_t)TW, term_size = (size_t)n_tiles * tile_size;
+    const Py_ssize_t n_blocks = (WC + TW - 1) / TW;
+    const size_t block_size = (size_t)NS * (size_t)TW, term_size = (size_t)n_blocks * block_size;
     const Py_ssize_t margin = (Py_ssize_t)rx * C;
 
     T *taps = malloc(sizeof(T) * (size_t)nt * (2 * (size_t)ry + 1 + 2 * (size_t)rx + 1));
@@ -344,9 +344,9 @@ static int FN(band)(const struct ppb_job *job)
             for (T *p = end; p < row + WC + 2 * margin; p += C)
                 memcpy(p, end - C, sizeof(T) * (size_t)C);
             for (int t = 0; t < nt; t++)
-                for (Py_ssize_t i = 0; i < n_tiles; i++) {
+                for (Py_ssize_t i = 0; i < n_blocks; i++) {
                     const Py_ssize_t x0 = i * TW, n = x0 + TW <= WC ? TW : WC - x0;
-                    T *dst = ring + (size_t)t * term_size + (size_t)i * tile_size +
+                    T *dst = ring + (size_t)t * term_size + (size_t)i * block_size +
                              (size_t)(s % NS) * (size_t)TW;
                     FN(hpass)(row + margin + x0, dst, n, C, gx + t * (2 * rx + 1), rx,
                               job->sym_x[t]);
@@ -356,12 +356,12 @@ static int FN(band)(const struct ppb_job *job)
         /* ring offset of the horizontal row that tap k of output row y reads */
         for (Py_ssize_t j = 0; j < y1 - y0 + 2L * ry; j++)
             slot[j] = (size_t)(FN(clamp)(y0 - ry + j, H - 1) % NS) * (size_t)TW;
-        for (Py_ssize_t i = 0; i < n_tiles; i++) {
+        for (Py_ssize_t i = 0; i < n_blocks; i++) {
             const Py_ssize_t x0 = i * TW, n = x0 + TW <= WC ? TW : WC - x0;
             for (Py_ssize_t y = y0; y < y1;) {
                 const int m = y + 4 <= y1 ? 4 : 1;
                 for (int t = 0; t < nt; t++) {
-                    const T *base = ring + (size_t)t * term_size + (size_t)i * tile_size;
+                    const T *base = ring + (size_t)t * term_size + (size_t)i * block_size;
                     const size_t *at = slot + (y - y0);
                     for (int k = 0; k < 2 * ry + m; k++) ptrs[k] = base + at[k];
                     if (m == 4)

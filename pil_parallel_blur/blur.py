@@ -6,28 +6,39 @@ Tests: test_accuracy.py, test_array_api.py, test_engine_extremes.py.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
-from .engine import float_range, plan_correlation, restore_range, scale_in
+from .engine import (
+    CorrelationPlan,
+    choose,
+    float_range,
+    plan_correlation,
+    restore_range,
+    scale_in,
+    unsharp_rows,
+)
 from .kernels import (
-    KernelSpec,
+    SeparableKernel,
     check_kernel,
+    from_terms,
     resolve_kernel,
     result_grid,
     separable_terms,
 )
-from .parallel import (
-    ParallelSettings,
-    Progress,
-    Workers,
-    estimated_seconds,
-    fill_parallel_doc,
-    run_plan,
-)
+from .parallel import ParallelSettings, Progress, Workers, fill_parallel_doc, run_plan
 from .validators import check_number
 
-__all__ = ["gaussian_blur", "correlate", "blur_array", "correlate_array", "check_array"]
+__all__ = [
+    "gaussian_blur",
+    "correlate",
+    "correlate_array",
+    "unsharp_array",
+    "combine_rows",
+    "estimated_blur_seconds",
+    "check_array",
+]
 
 #: dtypes the array API accepts (integers are rounded and clipped; 64-bit
 #: integers are computed in float64, so exactly only up to 2**53).
@@ -86,42 +97,38 @@ def looks_channels_first(shape: tuple[int, ...]) -> bool:
     return len(shape) == 3 and shape[2] > 4 and shape[0] in (1, 3, 4)
 
 
-def correlate_array(
-    array: np.ndarray,
-    factors: list[tuple[np.ndarray, np.ndarray]],
-    workers: Workers,
-    *,
-    offset: float = 0.0,
-    rounding: str = "rint",
-    result_grid: float | None = None,
-) -> np.ndarray:
-    """Correlate a validated array with ``Σ outer(g_y, g_x) + offset``; same shape and dtype."""
-    if array.size == 0:
+def correlate_array(array: np.ndarray, kernel: SeparableKernel, workers: Workers) -> np.ndarray:
+    """Correlate a validated array with ``kernel`` on ``workers``; same shape and dtype out."""
+    if kernel.identity or array.size == 0:
         return array.copy()
-    # Work on a C-contiguous array in native byte order (float16 as float32);
-    # give the caller back the dtype they gave us.
-    work = np.float32 if array.dtype == np.float16 else array.dtype.newbyteorder("=")
-    narrow = _is_narrow(array.shape)
+    plan, narrow = plan_for(array.shape, array.dtype, kernel)
     if narrow:  # correlate the transpose with the transposed kernel, transpose back
         array = array.swapaxes(0, 1)
-        factors = [(g_x, g_y) for g_y, g_x in factors]
-    averaging = offset == 0 and all(
-        bool((g_y >= 0).all() and (g_x >= 0).all()) for g_y, g_x in factors
-    )
-    found = float_range(array, averaging)
-    # C-contiguous and aligned: the engine reads samples as their own type
-    native = np.require(scale_in(array, found), dtype=work, requirements=["C", "A"])
-    plan = plan_correlation(
-        native.shape,
-        native.dtype,
-        factors,
-        offset=offset,
-        rounding=rounding,
-        result_grid=result_grid,
-    )
+    found = float_range(array, plan.averages)
+    # C-contiguous and aligned, in native byte order (float16 as float32): the
+    # engine reads samples as their own type
+    native = np.require(scale_in(array, found), dtype=plan.out_dtype, requirements=["C", "A"])
     out = run_plan(native, plan, workers).reshape(array.shape)
     out = restore_range(out.astype(array.dtype, copy=False), found)
     return out.swapaxes(0, 1).copy() if narrow else out
+
+
+def plan_for(
+    shape: tuple[int, ...], dtype: np.dtype, kernel: SeparableKernel
+) -> tuple[CorrelationPlan, bool]:
+    """Return the plan for an array of ``shape`` and ``dtype``, and whether it is transposed.
+
+    A tall image so narrow that its rows cost more than their pixels is
+    planned turned by 90° (``_is_narrow``). Decided from the shape alone, so
+    the result is the same whatever the workers.
+    """
+    dtype = np.dtype(dtype)
+    work = np.dtype(np.float32) if dtype == np.float16 else dtype.newbyteorder("=")
+    narrow = _is_narrow(shape)
+    if narrow:
+        shape = (shape[1], shape[0], *shape[2:])
+        kernel = kernel.transposed()
+    return plan_correlation(shape, work, kernel), narrow
 
 
 #: Rows of fewer samples than this cost more than their pixels (per-row work).
@@ -138,21 +145,50 @@ def _is_narrow(shape: tuple[int, ...]) -> bool:
     return samples < NARROW_ROW_SAMPLES and height > width
 
 
-def estimated_blur_seconds(shape: tuple[int, ...], dtype: np.dtype, spec: KernelSpec) -> float:
-    """Rough single-core seconds to blur an array of ``shape`` and ``dtype`` with ``spec``."""
-    factors = [spec.factors(shape)]
-    return estimated_seconds(plan_correlation(shape, np.dtype(dtype), factors))
+def estimated_blur_seconds(
+    shape: tuple[int, ...], dtype: np.dtype, kernel: SeparableKernel
+) -> float:
+    """Rough single-core seconds to correlate an array of ``shape`` and ``dtype`` with ``kernel``.
+
+    The same plan and the same choice of method the call makes (its samples
+    taken to be finite).
+    """
+    return choose(plan_for(shape, dtype, kernel)[0]).seconds
 
 
-def blur_array(
-    array: np.ndarray,
-    spec: KernelSpec,
+#: Rows per task of the unsharp combination step.
+UNSHARP_ROWS = 256
+
+
+def unsharp_array(
+    array: np.ndarray, kernel: SeparableKernel, percent: int, threshold: int, workers: Workers
+) -> np.ndarray:
+    """Unsharp-mask a validated array: blurred with ``kernel``, combined by Pillow's rule."""
+    if kernel.identity or array.size == 0:
+        return array.copy()
+    blurred = correlate_array(array, kernel, workers)
+    return combine_rows(unsharp_rows, array, blurred, percent, threshold, workers)
+
+
+def combine_rows(
+    combine: Callable[..., None],
+    image: np.ndarray,
+    blurred: np.ndarray,
+    percent: int,
+    threshold: int,
     workers: Workers,
 ) -> np.ndarray:
-    """Blur a validated array with a resolved Gaussian; same shape and dtype out."""
-    if spec.is_identity or array.size == 0:
-        return array.copy()
-    return correlate_array(array, [spec.factors(array.shape)], workers)
+    """Unsharp masking's combination step, ``UNSHARP_ROWS`` rows a task on the workers.
+
+    ``combine(image, blurred, out, start, stop, percent, threshold)`` fills rows
+    ``[start, stop)`` of ``out`` (the exact rule, or Pillow's).
+    """
+    out = np.empty_like(image)
+    starts = range(0, image.shape[0], UNSHARP_ROWS)
+    workers.map_small(
+        combine, [(image, blurred, out, a, a + UNSHARP_ROWS, percent, threshold) for a in starts]
+    )
+    return out
 
 
 @fill_parallel_doc
@@ -166,7 +202,7 @@ def gaussian_blur(
     temp_folder: str | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """Blur a NumPy image with an exact Gaussian, in parallel over bands of rows.
+    """Blur a NumPy image with an exact Gaussian, in parallel over stripes of rows.
 
     Every channel is correlated independently with the kernel of
     [gaussian_kernel][pil_parallel_blur.gaussian_kernel], borders replicated from the
@@ -206,9 +242,9 @@ def gaussian_blur(
     >>> int(gaussian_blur(a, sigma=1, size=3, n_jobs=1)[2, 2])
     52
     """
-    spec = resolve_kernel(size, sigma, allow_zero=True)
+    kernel = resolve_kernel(size, sigma, allow_zero=True).separable()
     settings = ParallelSettings(n_jobs, backend, temp_folder, progress)
-    return blur_array(check_array(array), spec, Workers(settings))
+    return correlate_array(check_array(array), kernel, Workers(settings))
 
 
 @fill_parallel_doc
@@ -222,7 +258,7 @@ def correlate(
     temp_folder: str | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """Correlate an image array with any 2-D kernel, in parallel over bands of rows.
+    """Correlate an image array with any 2-D kernel, in parallel over stripes of rows.
 
     ``out[y, x] = Σ kernel[i, j] · in[y + i − r_y, x + j − r_x] + offset`` for
     every channel, borders replicated from the edge pixel (like
@@ -253,15 +289,10 @@ def correlate(
     >>> correlate(a, [[0, 0, 0], [0, 0, 1], [0, 0, 0]], n_jobs=1)[0].tolist()
     [1, 2, 2]
     """
-    k = check_kernel(kernel)
+    weights = check_kernel(kernel)
     settings = ParallelSettings(n_jobs, backend, temp_folder, progress)
     shift = check_number("offset", offset)
-    terms = separable_terms(k)
-    grid = result_grid(k, shift)  # dyadic weights and offset: exact ties stay ties
-    return correlate_array(
-        check_array(array),
-        terms,
-        Workers(settings),
-        offset=shift,
-        result_grid=grid,
-    )
+    # dyadic weights and offset: exact ties stay ties
+    grid = result_grid(weights, shift)
+    terms = from_terms(separable_terms(weights), offset=shift, grid=grid)
+    return correlate_array(check_array(array), terms, Workers(settings))

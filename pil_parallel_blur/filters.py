@@ -10,78 +10,23 @@ Tests: test_filter.py, test_fidelity.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from PIL import ImageFilter
 
-from .blur import blur_array, correlate_array
-from .engine import unsharp_rows
-from .kernels import DEFAULT_SIGMA, KernelSpec, box_factors, resolve_kernel
-from .parallel import ParallelSettings, Progress, Task, Workers, fill_parallel_doc
-from .pillow_adapter import array_to_core, check_mode, core_to_array
+from .blur import correlate_array, unsharp_array
+from .filter_base import ArrayFilter
+from .kernels import DEFAULT_SIGMA, KernelSpec, box_kernel, resolve_kernel
+from .parallel import ParallelSettings, Progress, Workers, fill_parallel_doc
 from .validators import check_int, check_nonnegative, split_pair
 
 __all__ = ["ParallelGaussianFilter", "ParallelBoxBlur", "ParallelUnsharpMask"]
 
 
-class BandFilter(ImageFilter.MultibandFilter):
-    """What every filter shares: parallel settings and the image → array → image flow."""
-
-    settings: ParallelSettings
-
-    def _set_parallel(
-        self,
-        n_jobs: int | None,
-        backend: str | None,
-        temp_folder: str | None,
-        progress: Progress | None,
-    ) -> None:
-        self.settings = ParallelSettings(n_jobs, backend, temp_folder, progress)
-
-    def _settings_repr(self) -> str:
-        return self.settings.describe()
-
-    def _is_identity(self) -> bool:
-        return False
-
-    def _admit(self, image: Any) -> bool:
-        """Check the image (raising for a mode refused); ``False`` when the result is a copy."""
-        check_mode(image.mode)
-        return not (self._is_identity() or image.size[0] * image.size[1] == 0)
-
-    def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        raise NotImplementedError
-
-    def filter(self, image: Any) -> Any:
-        """Filter one Pillow ``ImagingCore`` (called by ``Image.filter``).
-
-        Parameters
-        ----------
-        image : PIL ImagingCore
-            What ``Image.filter`` passes: the image's core object.
-
-        Returns
-        -------
-        PIL ImagingCore
-            Same mode and size, filtered.
-
-        Raises
-        ------
-        ValueError
-            For modes that cannot be filtered (palette, bilevel, others).
-        """
-        if not self._admit(image):
-            return image.copy()
-        workers = Workers(self.settings)  # resolved once per call, at call time
-        out = self._apply(core_to_array(image), workers)
-        return array_to_core(out, image.mode, workers)
-
-
 @fill_parallel_doc
-class ParallelGaussianFilter(BandFilter):
-    """Exact Gaussian blur for ``Image.filter``, computed in parallel over bands.
+class ParallelGaussianFilter(ArrayFilter):
+    """Exact Gaussian blur for ``Image.filter``, computed in parallel over tiles.
 
     A drop-in replacement for ``PIL.ImageFilter.GaussianBlur``: the same
     call sites work (``ParallelGaussianFilter(2)``, ``((2, 5))``, the class
@@ -159,6 +104,7 @@ class ParallelGaussianFilter(BandFilter):
         """Make the filter from values validated already (the command line's jobs)."""
         flt = cls.__new__(cls)
         flt.kernel, flt.settings = kernel, settings
+        flt._terms = kernel.separable()
         flt._size = (kernel.size_x, kernel.size_y)
         flt._sigma = (kernel.sigma_x, kernel.sigma_y)
         return flt
@@ -166,6 +112,7 @@ class ParallelGaussianFilter(BandFilter):
     def _configure(self, size: object, sigma: object) -> None:
         """Validate and keep a size and sigma (``None``: the defaults)."""
         self.kernel: KernelSpec = resolve_kernel(size, sigma, allow_zero=True)
+        self._terms = self.kernel.separable()
         self._size = size
         self._sigma = DEFAULT_SIGMA if sigma is None else sigma
 
@@ -196,14 +143,14 @@ class ParallelGaussianFilter(BandFilter):
         return f"{type(self).__name__}(size={size!r}, sigma={sigma!r}, {self._settings_repr()})"
 
     def _is_identity(self) -> bool:
-        return self.kernel.is_identity
+        return self._terms.identity
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return blur_array(array, self.kernel, workers)
+        return correlate_array(array, self._terms, workers)
 
 
 @fill_parallel_doc
-class ParallelBoxBlur(BandFilter):
+class ParallelBoxBlur(ArrayFilter):
     """Box blur for ``Image.filter``: ``PIL.ImageFilter.BoxBlur``, in parallel.
 
     Each pixel becomes the mean of the ``(2·radius + 1)``-sided square around
@@ -258,25 +205,20 @@ class ParallelBoxBlur(BandFilter):
         x, y = split_pair("radius", value)
         rx, ry = check_nonnegative("radius", x, value), check_nonnegative("radius", y, value)
         self._radius = tuple(value) if isinstance(value, (tuple, list)) else value
-        self._xy = (rx, ry)
+        self._terms = box_kernel(rx, ry)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(radius={self._radius!r}, {self._settings_repr()})"
 
     def _is_identity(self) -> bool:
-        return self._xy == (0.0, 0.0)
+        return self._terms.identity
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        g_y, g_x, grid = box_factors(*self._xy, shape=array.shape)
-        return correlate_array(array, [(g_y, g_x)], workers, result_grid=grid)
-
-
-#: Rows per task of the unsharp combination step.
-_UNSHARP_ROWS = 256
+        return correlate_array(array, self._terms, workers)
 
 
 @fill_parallel_doc
-class ParallelUnsharpMask(BandFilter):
+class ParallelUnsharpMask(ArrayFilter):
     """Unsharp mask for ``Image.filter``: ``PIL.ImageFilter.UnsharpMask`` with an exact blur.
 
     The image is blurred with the exact Gaussian of ``radius`` (rounded to the
@@ -335,7 +277,7 @@ class ParallelUnsharpMask(BandFilter):
 
     @radius.setter
     def radius(self, value: float | Sequence[float]) -> None:
-        self._kernel = resolve_kernel(None, value, allow_zero=True)
+        self._terms = resolve_kernel(None, value, allow_zero=True).separable()
         self._radius = value
 
     @property
@@ -363,32 +305,7 @@ class ParallelUnsharpMask(BandFilter):
         )
 
     def _is_identity(self) -> bool:
-        return self._kernel.is_identity
+        return self._terms.identity
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        blurred = blur_array(array, self._kernel, workers)
-        return combine_by_rows(
-            unsharp_rows, array, blurred, self._percent, self._threshold, workers
-        )
-
-
-def combine_by_rows(
-    combine: Callable[..., None],
-    image: np.ndarray,
-    blurred: np.ndarray,
-    percent: int,
-    threshold: int,
-    workers: Workers,
-) -> np.ndarray:
-    """Unsharp masking's combination step, ``_UNSHARP_ROWS`` rows a task on the workers.
-
-    ``combine(image, blurred, out, start, stop, percent, threshold)`` fills rows
-    ``[start, stop)`` of ``out`` (the exact rule, or Pillow's).
-    """
-    out = np.empty_like(image)
-    tasks: list[Task] = [
-        (combine, (image, blurred, out, a, a + _UNSHARP_ROWS, percent, threshold))
-        for a in range(0, image.shape[0], _UNSHARP_ROWS)
-    ]
-    workers.run_small_tasks(tasks)
-    return out
+        return unsharp_array(array, self._terms, self._percent, self._threshold, workers)

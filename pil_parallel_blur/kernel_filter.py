@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from .blur import correlate_array
-from .filters import BandFilter
-from .kernels import check_kernel, result_grid, separable_terms
+from .filter_base import ArrayFilter
+from .kernels import SeparableKernel, check_kernel, from_terms, result_grid, separable_terms
 from .parallel import Progress, Workers, fill_parallel_doc
 from .validators import check_number
 
@@ -46,8 +46,8 @@ def check_kernel_sequence(sequence: object, width: int, height: int) -> np.ndarr
 
 
 @fill_parallel_doc
-class ParallelKernelFilter(BandFilter):
-    """Any convolution kernel for ``Image.filter``, computed in parallel over bands.
+class ParallelKernelFilter(ArrayFilter):
+    """Any convolution kernel for ``Image.filter``, computed in parallel over tiles.
 
     A drop-in for ``PIL.ImageFilter.Kernel`` without its limits: any odd
     size (rectangular too), every mode of
@@ -233,11 +233,8 @@ class ParallelKernelFilter(BandFilter):
         )
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return correlate_array(
-            array,
-            self.terms,
-            workers,
-            offset=self._offset,
-            rounding="half_up",
-            result_grid=self.grid,
-        )
+        return correlate_array(array, self.separable(), workers)
+
+    def separable(self) -> SeparableKernel:
+        """Return the kernel as the engine takes it: terms, offset, Pillow's rounding, grid."""
+        return from_terms(self.terms, offset=self._offset, rounding="half_up", grid=self.grid)

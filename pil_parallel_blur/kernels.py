@@ -10,13 +10,66 @@ Tests: test_kernels.py, test_errors.py.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from .validators import check_nonnegative, check_odd_size, is_pair, split_pair
 
-__all__ = ["DEFAULT_SIGMA", "gaussian_kernel", "gaussian_kernel_1d"]
+__all__ = [
+    "DEFAULT_SIGMA",
+    "KernelSpec",
+    "SeparableKernel",
+    "box_kernel",
+    "check_kernel",
+    "from_terms",
+    "gaussian_kernel",
+    "gaussian_kernel_1d",
+    "resolve_kernel",
+    "result_grid",
+    "separable_terms",
+]
+
+#: Separable terms ``(g_y, g_x)``: the kernel is ``Σ outer(g_y, g_x)``.
+Terms = tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class SeparableKernel:
+    """What one filter or call correlates with, built once here and handed to the engine.
+
+    ``Σ outer(g_y, g_x) + offset`` for the terms ``fold(height, width)``
+    gives for an image of that size: taps farther from the centre than the
+    image is long are folded into the outermost tap that still reads a
+    distinct sample (with edge replication they all read the edge sample), so
+    the result is the same and a kernel of any size costs no more than twice
+    the image. Integer results are rounded by ``rounding`` (``"rint"``, half
+    to even, or ``"half_up"`` like ``ImageFilter.Kernel``); a ``grid`` ``s``
+    says every exact result on an integer image is a multiple of ``1/s``, so
+    exact ties can be kept ties. ``identity``: the kernel is a single 1.
+    """
+
+    fold: Callable[[int, int], Terms]
+    offset: float = 0.0
+    rounding: str = "rint"
+    grid: float | None = None
+    identity: bool = False
+
+    def terms(self, height: int, width: int) -> Terms:
+        """Return the terms for an image of ``height`` × ``width``, folded to it."""
+        return self.fold(height, width)
+
+    def transposed(self) -> SeparableKernel:
+        """Return this kernel for the image turned by 90° (x and y swapped)."""
+        fold = self.fold
+
+        def swapped(height: int, width: int) -> Terms:
+            return tuple((g_x, g_y) for g_y, g_x in fold(width, height))
+
+        return SeparableKernel(swapped, self.offset, self.rounding, self.grid, self.identity)
+
 
 #: Pillow's ``GaussianBlur`` default standard deviation.
 DEFAULT_SIGMA = 2.0
@@ -49,6 +102,14 @@ class KernelSpec(NamedTuple):
     def transposed(self) -> KernelSpec:
         """Return this kernel with x and y swapped (for an image turned by 90°)."""
         return KernelSpec(self.size_y, self.size_x, self.sigma_y, self.sigma_x)
+
+    def separable(self) -> SeparableKernel:
+        """Return the Gaussian as the engine takes it (rounded half to even)."""
+
+        def fold(height: int, width: int) -> Terms:
+            return (self.factors((height, width)),)
+
+        return SeparableKernel(fold, identity=self.is_identity)
 
     @property
     def is_identity(self) -> bool:
@@ -245,18 +306,20 @@ def _box_taps(radius: float, length: int | None = None) -> tuple[np.ndarray, int
     return taps / (2 * radius + 1), denominator
 
 
-def box_factors(
-    radius_x: float, radius_y: float, shape: tuple[int, ...] | None = None
-) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """Return Pillow's box blur as factors ``(g_y, g_x)`` and the grid its results lie on.
+def box_kernel(radius_x: float, radius_y: float) -> SeparableKernel:
+    """Return Pillow's box blur of radius ``(x, y)`` as the engine takes it.
 
-    The grid is ``d_x·d_y`` when every weight of each factor is a multiple of
-    ``1/d`` (see ``result_grid``), else ``None``. With the image's ``shape``
-    the taps are folded to it: the cost does not grow with the radius.
+    Its grid is ``d_x·d_y`` when every weight of each factor is a multiple of
+    ``1/d`` (see ``result_grid``), else ``None``. The taps are folded to the
+    image: the cost does not grow with the radius.
     """
-    height, width = (None, None) if shape is None else (int(shape[0]), int(shape[1]))
-    (g_x, d_x), (g_y, d_y) = _box_taps(radius_x, width), _box_taps(radius_y, height)
-    return g_y, g_x, float(d_x * d_y) if d_x and d_y else None
+    d_x, d_y = _box_taps(radius_x, 0)[1], _box_taps(radius_y, 0)[1]
+
+    def fold(height: int, width: int) -> Terms:
+        return ((_box_taps(radius_y, height)[0], _box_taps(radius_x, width)[0]),)
+
+    grid = float(d_x * d_y) if d_x and d_y else None
+    return SeparableKernel(fold, grid=grid, identity=radius_x == radius_y == 0)
 
 
 def check_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
@@ -317,6 +380,52 @@ def separable_terms(
     keep = [i for i in range(len(s)) if s[i] > rtol * s[0]]
     root = np.sqrt(largest)
     return [(u[:, i] * (np.sqrt(s[i]) * root), vt[i] * (np.sqrt(s[i]) * root)) for i in keep]
+
+
+def fold_taps(taps: np.ndarray, length: int) -> np.ndarray:
+    """Shorten explicit taps longer than the image without changing the result.
+
+    With edge replication, every tap more than ``length - 1`` away from the
+    centre reads the edge sample for every output sample, so those taps can be
+    summed into the outermost tap that still sees a distinct sample. A 10001-tap
+    kernel on a 10-pixel image then costs 19 taps, not ~10⁸ padded samples.
+    """
+    taps = np.ascontiguousarray(taps, dtype=np.float64)
+    r, keep = len(taps) // 2, max(length - 1, 0)
+    if r <= keep:
+        return taps
+    folded = taps[r - keep : r + keep + 1].copy()
+    # both tails summed from the outside in, so a symmetric kernel stays
+    # symmetric to the last bit (the spectral path and the folded taps need it)
+    folded[0] += taps[: r - keep].sum()
+    folded[-1] += np.ascontiguousarray(taps[r + keep + 1 :][::-1]).sum()
+    return folded
+
+
+def from_terms(
+    terms: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    offset: float = 0.0,
+    rounding: str = "rint",
+    grid: float | None = None,
+) -> SeparableKernel:
+    """Return explicit separable terms ``(g_y, g_x)`` as the engine takes them.
+
+    Raises ``ValueError`` unless there are one or more terms, all ``g_y`` of
+    one odd length and all ``g_x`` of one odd length, and for a rounding
+    other than ``"rint"`` and ``"half_up"``.
+    """
+    pairs = tuple((np.asarray(y, np.float64), np.asarray(x, np.float64)) for y, x in terms)
+    lengths = {(len(y), len(x)) for y, x in pairs}
+    if len(lengths) != 1 or any(n % 2 == 0 for n in next(iter(lengths))):
+        raise ValueError("terms must be one or more (g_y, g_x) pairs of equal, odd lengths")
+    if rounding not in ("rint", "half_up"):
+        raise ValueError(f"rounding must be 'rint' or 'half_up', got {rounding!r}")
+
+    def fold(height: int, width: int) -> Terms:
+        return tuple((fold_taps(y, height), fold_taps(x, width)) for y, x in pairs)
+
+    return SeparableKernel(fold, float(offset), rounding, grid)
 
 
 def result_grid(

@@ -5,7 +5,7 @@ use with a fallback that ``tests/test_adapters.py`` forces:
 
 * ``Image._getencoder`` (the raw encoder, to copy a core into one NumPy
   buffer in chunks): else ``numpy.asarray`` of the image;
-* ``Image._getdecoder`` and ``Image.core.new`` (to decode bands of rows into a
+* ``Image._getdecoder`` and ``Image.core.new`` (to decode stripes of rows into a
   new core on several threads): else ``Image.frombytes`` on one thread;
 * ``Image.Image()._new``, which wraps the core ``Image.filter`` hands a filter
   into an ``Image`` for ``numpy.asarray``: only on the first fallback's path.
@@ -17,13 +17,12 @@ Tests: test_adapters.py, test_accuracy.py (every mode).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 from PIL import Image
-
-from .parallel import Task, Workers
 
 __all__ = ["SUPPORTED_MODES", "check_mode", "core_to_array", "array_to_core"]
 
@@ -159,27 +158,31 @@ def _decode_rows(factory: Any, core: Any, mode: str, rows: np.ndarray, start: in
         decoder.cleanup()
 
 
-def array_to_core(array: np.ndarray, mode: str, workers: Workers | None = None) -> Any:
+#: Rows of about this many bytes are decoded by one task.
+_DECODE_CHUNK_BYTES = 4 << 20
+
+#: Runs ``fn(*item)`` for every item and returns when all are done (on threads or here).
+MapRows = Callable[[Callable[..., object], Sequence[tuple[object, ...]]], None]
+
+
+def array_to_core(array: np.ndarray, mode: str, map_rows: MapRows | None = None) -> Any:
     """Build a Pillow ``ImagingCore`` of ``mode`` from an array made by ``core_to_array``.
 
-    When ``workers`` run on our threads and the image is large, bands of rows
-    are decoded into a new image on those threads (Pillow's decoder releases
-    the GIL), which halves the whole-image copy ``Image.frombytes`` does on one
-    core.
+    With ``map_rows`` (``Workers.map_small``) and a large image, stripes of
+    rows are decoded into a new image by the tasks it runs (Pillow's decoder
+    releases the GIL, so threads share the copy ``Image.frombytes`` does on
+    one core).
     """
     array = _to_raw(array, mode)
     height, width = array.shape[:2]
-    threads = 1 if workers is None else workers.copy_threads
-    small = workers is None or threads <= 1 or array.nbytes < _PARALLEL_DECODE_BYTES
     new, factory = private_hook("core.new"), private_hook("_getdecoder")
+    small = map_rows is None or array.nbytes < _PARALLEL_DECODE_BYTES
     if small or new is None or factory is None:
         return Image.frombytes(mode, (width, height), np.ascontiguousarray(array)).im
     core = new(mode, (width, height))
-    n = threads * 2
+    n = max(2, -(-array.nbytes // _DECODE_CHUNK_BYTES))
     cuts = [height * i // n for i in range(n + 1)]
-    tasks: list[Task] = [
-        (_decode_rows, (factory, core, mode, array[a:b], a)) for a, b in pairwise(cuts) if b > a
-    ]
-    assert workers is not None  # not small
-    workers.run_small_tasks(tasks)
+    stripes = [(factory, core, mode, array[a:b], a) for a, b in pairwise(cuts) if b > a]
+    assert map_rows is not None  # not small
+    map_rows(_decode_rows, stripes)
     return core

@@ -8,6 +8,7 @@ from conftest import assert_spec_accuracy, default_size, photo_like, reference_k
 from PIL import Image
 
 from pil_parallel_blur import SUPPORTED_MODES, ParallelGaussianFilter, gaussian_blur
+from pil_parallel_blur.kernels import from_terms
 
 # every test here runs on the compiled engine and on the NumPy fallback
 pytestmark = pytest.mark.usefixtures("each_engine")
@@ -141,7 +142,7 @@ def test_a_band_from_shipped_rows_equals_the_whole(dtype):
     rng = np.random.default_rng(11)
     a = (rng.random((45, 70, 3)) * (255 if dtype == np.uint8 else 6e4)).astype(dtype)
     g_y, g_x = resolve_kernel((9, 21), (1.5, 3.5)).factors()
-    plan = plan_correlation(a.shape, a.dtype, [(g_y, g_x)])
+    plan = plan_correlation(a.shape, a.dtype, from_terms([(g_y, g_x)]))
     whole = np.empty_like(a)
     correlate_tile(a, 0, whole, 0, plan.whole(), plan)
     if dtype == np.float32:
@@ -170,7 +171,7 @@ def test_rows_missing_from_the_source_are_refused():
     from pil_parallel_blur.kernels import resolve_kernel
 
     a = np.zeros((40, 10), np.uint8)
-    plan = plan_correlation(a.shape, a.dtype, [resolve_kernel(7, 2.0).factors()])
+    plan = plan_correlation(a.shape, a.dtype, from_terms([resolve_kernel(7, 2.0).factors()]))
     out = np.empty_like(a)
     with pytest.raises((ValueError, IndexError)):
         correlate_tile(a[12:20], 12, out, 0, Tile(10, 20, 0, 10), plan)  # needs rows 7 to 22
@@ -257,7 +258,7 @@ def test_largest_kernel_on_a_tiny_image_stays_small():
     from pil_parallel_blur.kernels import resolve_kernel
 
     spec = resolve_kernel(10001, 1600.0)
-    plan = plan_correlation((10, 10, 3), np.dtype(np.uint8), [spec.factors((10, 10))])
+    plan = plan_correlation((10, 10, 3), np.dtype(np.uint8), from_terms([spec.factors((10, 10))]))
     assert plan.r_y <= 9 and plan.r_x <= 9
     a = np.random.default_rng(5).integers(0, 256, (10, 12, 3), dtype=np.uint8)
     out = gaussian_blur(a, sigma=(1600.0, 900.0), size=(10001, 5401), n_jobs=1)

@@ -13,14 +13,10 @@ import pytest
 from conftest import photo_like
 from PIL import Image
 
-from pil_parallel_blur import (
-    ParallelGaussianFilter,
-    ParallelKernelFilter,
-    joblib_adapter,
-    pillow_adapter,
-)
+from pil_parallel_blur import ParallelGaussianFilter, ParallelKernelFilter, pillow_adapter
+from pil_parallel_blur.parallel import joblib_adapter
 
-#: Over 8 MB, so that the result is decoded in bands on two threads.
+#: Over 8 MB, so that the result is decoded in stripes of rows on two threads.
 BIG = Image.fromarray(photo_like(1800, 1700, seed=3))
 SMALL_MODES = {
     "RGB": Image.fromarray(photo_like(60, 50, seed=4)),

@@ -17,7 +17,7 @@ from pil_parallel_blur import (
     gaussian_blur,
 )
 from pil_parallel_blur.engine import plan_correlation
-from pil_parallel_blur.kernels import result_grid, separable_terms
+from pil_parallel_blur.kernels import from_terms, result_grid, separable_terms
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 
@@ -87,7 +87,9 @@ def test_ties_follow_half_to_even_on_grid_kernels(shape, name):
     out = correlate(a, k, offset=offset, n_jobs=2)
     np.testing.assert_array_equal(out, rounded(reference_correlate(a, k) + offset, np.uint8))
     plan = plan_correlation(
-        a.shape, a.dtype, separable_terms(k), offset=offset, result_grid=result_grid(k, offset)
+        a.shape,
+        a.dtype,
+        from_terms(separable_terms(k), offset=offset, grid=result_grid(k, offset)),
     )
     assert plan.grid > 0
     assert plan.compute_dtype == (np.float32 if a.size > 2**17 else np.float64)

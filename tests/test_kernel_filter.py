@@ -16,7 +16,7 @@ from pil_parallel_blur import (
     sobel,
     unsharp_mask,
 )
-from pil_parallel_blur.kernels import separable_terms
+from pil_parallel_blur.kernels import from_terms, separable_terms
 
 MODES = ["L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "I", "I;16", "F"]
 
@@ -266,7 +266,7 @@ def test_large_8bit_integer_kernels_are_exact_in_float32(weights, scale, offset)
 
     a = photo_like(600, 400, seed=2)
     f = ParallelKernelFilter(weights, scale, offset, n_jobs=2, backend="threading")
-    plan = plan_correlation(a.shape, a.dtype, f.terms, rounding="half_up", result_grid=f.grid)
+    plan = plan_correlation(a.shape, a.dtype, from_terms(f.terms, rounding="half_up", grid=f.grid))
     assert plan.compute_dtype == np.float32
     out = np.asarray(Image.fromarray(a).filter(f))
     want = exact_integer_reference(a, weights, f.scale, offset)

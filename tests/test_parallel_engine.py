@@ -11,8 +11,9 @@ from PIL import Image
 
 from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel
 from pil_parallel_blur.engine import plan_correlation
-from pil_parallel_blur.kernels import resolve_kernel
-from pil_parallel_blur.parallel import ParallelSettings
+from pil_parallel_blur.kernels import from_terms, resolve_kernel
+from pil_parallel_blur.parallel import ParallelSettings, paths
+from pil_parallel_blur.parallel import tiles as tiling
 
 # 803 rows: the bands of 2 or 3 workers never divide it evenly.
 TALL = photo_like(803, 41, seed=5)
@@ -28,7 +29,7 @@ def test_bytes_do_not_depend_on_jobs_or_backend(size, sigma):
             results[(backend, n_jobs)] = out.tobytes()
     assert len(set(results.values())) == 1
     g_y, g_x = resolve_kernel(size, sigma).factors()
-    plan = plan_correlation(TALL.shape, TALL.dtype, [(g_y, g_x)])
+    plan = plan_correlation(TALL.shape, TALL.dtype, from_terms([(g_y, g_x)]))
     for workers in (2, 3):
         tiles = parallel.cut_tiles(plan, workers)
         heights = {t.bottom - t.top for t in tiles}
@@ -53,7 +54,7 @@ def test_tiles_cover_the_output_once():
         (3, 90_000, 3),
         (40, 70_000, 1),
     ]:
-        plan = plan_correlation((h, w, c), np.dtype(np.uint8), [g])
+        plan = plan_correlation((h, w, c), np.dtype(np.uint8), from_terms([g]))
         for workers in [1, 2, 3, 7, 100]:
             tiles = parallel.cut_tiles(plan, workers)
             hits = np.zeros((h, w), np.int64)
@@ -61,13 +62,13 @@ def test_tiles_cover_the_output_once():
                 hits[t.top : t.bottom, t.left : t.right] += 1
             assert (hits == 1).all()
             widest = max(t.right - t.left for t in tiles) * c
-            assert widest <= max(parallel.MAX_TILE_ROW_SAMPLES, w * c // 8 + 1) or len(tiles) > 1
+            assert widest <= max(tiling.MAX_TILE_ROW_SAMPLES, w * c // 8 + 1) or len(tiles) > 1
 
 
 @pytest.mark.usefixtures("parallel_always")
 def test_process_backend_maps_a_private_dump(tmp_path, monkeypatch):
     """Workers see one uncompressed dump in a 0700 folder, mapped read-only."""
-    real = parallel._tile_from_files
+    real = paths._tile_from_files
     seen = tmp_path / "seen"
     seen.mkdir()
 
@@ -80,7 +81,7 @@ def test_process_backend_maps_a_private_dump(tmp_path, monkeypatch):
         )
         real(padded_path, out_path, tile, plan)
 
-    monkeypatch.setattr(parallel, "_tile_from_files", spy)
+    monkeypatch.setattr(paths, "_tile_from_files", spy)
     work = tmp_path / "work"
     work.mkdir()
     out = gaussian_blur(TALL, sigma=2, size=7, n_jobs=2, backend="loky", temp_folder=str(work))
@@ -104,7 +105,7 @@ def test_temp_folder_removed_after_failure(tmp_path, monkeypatch, how):
                 os._exit(3)
             raise RuntimeError(f"band {start} failed")
 
-    monkeypatch.setattr(parallel, "_tile_from_files", failing)
+    monkeypatch.setattr(paths, "_tile_from_files", failing)
     expected = (
         RuntimeError
         if how == "raise"
@@ -163,14 +164,14 @@ def test_default_backend_is_threads_after_a_plain_install(monkeypatch):
 @pytest.mark.usefixtures("parallel_always")
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
-    real = parallel.compute_tile
+    real = paths.compute_tile
 
     def failing(src, src_row0, out, out_row0, tile, plan):
         if tile.top > 0:
             raise ValueError(f"band at row {tile.top} failed")
         return real(src, src_row0, out, out_row0, tile, plan)
 
-    real_files = parallel._tile_from_files
+    real_files = paths._tile_from_files
 
     def failing_files(padded_path, out_path, tile, plan):
         if tile.top > 0:
@@ -178,9 +179,9 @@ def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
         return real_files(padded_path, out_path, tile, plan)
 
     if backend == "threading":
-        monkeypatch.setattr(parallel, "compute_tile", failing)
+        monkeypatch.setattr(paths, "compute_tile", failing)
     else:
-        monkeypatch.setattr(parallel, "_tile_from_files", failing_files)
+        monkeypatch.setattr(paths, "_tile_from_files", failing_files)
     with pytest.raises(ValueError, match="failed"):
         gaussian_blur(TALL, sigma=2, n_jobs=2, backend=backend)
     monkeypatch.undo()
@@ -208,7 +209,9 @@ def test_long_rows_cut_across_columns_match_the_reference(
     a = rng.integers(0, 256, shape, dtype=np.uint8)
     a = a[..., 0] if shape[2] == 1 else a
     sigma = (3.0, 1.5)
-    plan = plan_correlation(shape, a.dtype, [resolve_kernel(None, sigma).factors(shape)])
+    plan = plan_correlation(
+        shape, a.dtype, from_terms([resolve_kernel(None, sigma).factors(shape)])
+    )
     assert len({(t.left, t.right) for t in parallel.cut_tiles(plan, 2)}) > 1
     results = {
         (backend, n): gaussian_blur(a, sigma=sigma, n_jobs=n, backend=backend).tobytes()

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel, testing
+from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, testing
 from pil_parallel_blur.engine import plan_correlation
-from pil_parallel_blur.kernels import resolve_kernel
+from pil_parallel_blur.kernels import from_terms, resolve_kernel
+from pil_parallel_blur.parallel import paths
 
 # ---------------------------------------------------------------- properties
 MODES = ["L", "LA", "RGB", "RGBA", "CMYK", "I;16", "I;16B", "I", "F"]
@@ -109,7 +110,7 @@ def test_worker_killed_by_a_signal(tmp_path, monkeypatch):
     def die(*args):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    monkeypatch.setattr(parallel, "_tile_from_files", die)
+    monkeypatch.setattr(paths, "_tile_from_files", die)
     with pytest.raises(joblib.externals.loky.process_executor.TerminatedWorkerError):
         gaussian_blur(TALL, sigma=2, n_jobs=2, backend="loky", temp_folder=str(tmp_path))
     assert list(tmp_path.iterdir()) == []
@@ -123,7 +124,7 @@ def test_full_temp_folder_says_where_to_go(tmp_path, monkeypatch):
     def full(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(parallel, "dump_image", full)
+    monkeypatch.setattr(paths, "dump_image", full)
     with pytest.raises(OSError, match="temp_folder=.*JOBLIB_TEMP_FOLDER") as info:
         gaussian_blur(TALL, sigma=2, n_jobs=2, backend="loky", temp_folder=str(tmp_path))
     assert "No space left" in str(info.value) and str(tmp_path) in str(info.value)
@@ -248,9 +249,11 @@ def test_two_processes_share_a_temp_root(tmp_path):
 def test_workers_never_unpickle(tmp_path):
     evil = tmp_path / "padded.npy"
     np.save(evil, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    plan = plan_correlation((16, 16, 1), np.dtype(np.uint8), [(np.ones(1), np.ones(1))])
+    plan = plan_correlation(
+        (16, 16, 1), np.dtype(np.uint8), from_terms([(np.ones(1), np.ones(1))])
+    )
     with pytest.raises(ValueError, match="allow_pickle|Python objects"):
-        parallel._tile_from_files(str(evil), str(evil), plan.whole(), plan)
+        paths._tile_from_files(str(evil), str(evil), plan.whole(), plan)
 
 
 def test_cli_refuses_a_decompression_bomb_by_default(tmp_path):

@@ -118,13 +118,14 @@ def test_a_killed_parent_leaves_a_dump_the_next_call_removes(
 ):
     code = """
         import numpy as np
-        from pil_parallel_blur import gaussian_blur, parallel, testing
+        from pil_parallel_blur import gaussian_blur, testing
+        from pil_parallel_blur.parallel import paths
         _forced = testing.parallel_always(); _forced.__enter__()
         def stop_here(*args, **kwargs):
             print("dumped", flush=True)
             import os, signal
             os.kill(os.getpid(), signal.{signame})
-        parallel._compute = stop_here
+        paths._compute = stop_here
         a = np.zeros((300, 200, 3), np.uint8)
         gaussian_blur(a, sigma=2, n_jobs=2, backend="loky", temp_folder={root!r})
         """

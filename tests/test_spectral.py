@@ -21,6 +21,7 @@ from PIL import Image
 import pil_parallel_blur as pb
 from pil_parallel_blur import engine, parallel, testing
 from pil_parallel_blur.engine import cost, plan_correlation, spectral, transform
+from pil_parallel_blur.kernels import from_terms
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 
@@ -70,7 +71,7 @@ def test_large_sigma_goes_through_the_fft_and_small_does_not():
     """The choice is the cost model's, from the plan alone."""
     for sigma, expected in [(2.0, False), (8.0, False), (64.0, True), (100.0, True)]:
         g = _gauss(sigma)
-        plan = plan_correlation((4000, 6000, 3), np.dtype(np.uint8), [(g, g)])
+        plan = plan_correlation((4000, 6000, 3), np.dtype(np.uint8), from_terms([(g, g)]))
         assert cost.prefers_spectral(plan) is expected, sigma
 
 
@@ -78,8 +79,8 @@ def test_large_sigma_goes_through_the_fft_and_small_does_not():
 def test_large_sigma_on_a_photo_matches_the_reference(sigma):
     img = photo_like(330, 420, seed=2)
     g = _gauss(sigma)
-    plan = plan_correlation(img.shape, img.dtype, [(g, g)])
-    assert engine.spectral_plan_for(plan, img) is not None
+    plan = plan_correlation(img.shape, img.dtype, from_terms([(g, g)]))
+    assert engine.choose(plan, img).spectral is not None
     out = pb.gaussian_blur(img, sigma=sigma, n_jobs=1)
     _check_8bit(out, separable_reference(img, g, g))
 
@@ -95,7 +96,7 @@ def test_a_kernel_larger_than_the_image_is_folded_and_stays_symmetric():
     """σ 100 on 90 × 70: the folded taps are symmetric to the bit, so the FFT takes them."""
     img = photo_like(90, 70, seed=3)
     g = _gauss(100.0)
-    plan = plan_correlation(img.shape, img.dtype, [(g, g)])
+    plan = plan_correlation(img.shape, img.dtype, from_terms([(g, g)]))
     g_y, g_x = plan.terms[0]
     assert (g_y == g_y[::-1]).all() and (g_x == g_x[::-1]).all()
     assert spectral.suits_spectral(plan)
@@ -112,8 +113,8 @@ def test_wide_types_at_large_sigma(dtype):
         hi = 65535 if dtype == np.uint16 else 2**31 - 1
         img = rng.integers(0, hi, (200, 230), endpoint=True).astype(dtype)
     g = _gauss(45.0)
-    plan = plan_correlation(img.shape, img.dtype, [(g, g)])
-    assert engine.spectral_plan_for(plan, img) is not None
+    plan = plan_correlation(img.shape, img.dtype, from_terms([(g, g)]))
+    assert engine.choose(plan, img).spectral is not None
     out = pb.gaussian_blur(img, sigma=45, n_jobs=2, backend="threading")
     ref = separable_reference(img, g, g)
     diff = np.abs(out.astype(np.float64) - ref)
@@ -130,9 +131,9 @@ def test_a_float_image_with_nan_stays_direct():
     img = np.random.default_rng(1).random((150, 160)).astype(np.float32)
     img[10, 10] = np.nan
     g = _gauss(45.0)
-    plan = plan_correlation(img.shape, img.dtype, [(g, g)])
+    plan = plan_correlation(img.shape, img.dtype, from_terms([(g, g)]))
     assert cost.prefers_spectral(plan)
-    assert engine.spectral_plan_for(plan, img) is None
+    assert engine.choose(plan, img).spectral is None
     out = pb.gaussian_blur(img, sigma=45, n_jobs=1)
     assert np.isnan(out[:140, :140]).all()  # within the kernel's reach of (10, 10)
     assert np.isfinite(out[:, 146:]).all()  # beyond it
@@ -202,8 +203,10 @@ def test_forced_spectral_offset_and_rounding(rounding, offset):
     """The finish (offset, rounding rule, clipping) is the direct engines'."""
     img = photo_like(40, 50, seed=11)
     g = _gauss(3.0, 13)
-    plan = plan_correlation(img.shape, img.dtype, [(g, g)], offset=offset, rounding=rounding)
-    assert engine.spectral_plan_for(plan, img) is not None
+    plan = plan_correlation(
+        img.shape, img.dtype, from_terms([(g, g)], offset=offset, rounding=rounding)
+    )
+    assert engine.choose(plan, img).spectral is not None
     out = parallel.run_plan(img, plan, parallel.Workers(parallel.ParallelSettings(n_jobs=1)))
     exact = separable_reference(img.astype(np.float64), g, g) + offset
     rounded = np.floor(exact + 0.5) if rounding == "half_up" else np.rint(exact)
@@ -230,7 +233,7 @@ def test_the_cut_does_not_change_a_byte(shape):
     h, w, _ = shape
     img = photo_like(h, w, seed=12)
     g = _gauss(4.0)
-    plan = plan_correlation(img.shape, img.dtype, [(g, g)])
+    plan = plan_correlation(img.shape, img.dtype, from_terms([(g, g)]))
     sp = spectral.plan_spectral(plan)
     native = engine.native_module()  # None on the NumPy engine
     outs = []
@@ -251,7 +254,7 @@ def test_a_tile_that_splits_a_pair_is_refused():
     """Column (row) 2i travels with 2i + 1: a tile starting on an odd one would pair others."""
     img = photo_like(20, 21, seed=1)
     g = _gauss(2.0)
-    plan = plan_correlation(img.shape, img.dtype, [(g, g)])
+    plan = plan_correlation(img.shape, img.dtype, from_terms([(g, g)]))
     sp = spectral.plan_spectral(plan)
     mid = np.empty(sp.mid_shape, sp.mid_dtype)
     out = np.empty(plan.out_shape, plan.out_dtype)
@@ -270,7 +273,9 @@ def test_the_compiled_transform_and_numpy_give_the_same_bytes(dtype):
     hi = np.iinfo(dtype).max
     img = rng.integers(0, hi, (245, 198, 3), dtype=dtype, endpoint=True)
     g_y, g_x = _gauss(13.0), _gauss(6.0)
-    plan = plan_correlation(img.shape, img.dtype, [(g_y, g_x)], offset=0.5, rounding="half_up")
+    plan = plan_correlation(
+        img.shape, img.dtype, from_terms([(g_y, g_x)], offset=0.5, rounding="half_up")
+    )
     assert plan.compute_dtype == (np.float32 if dtype == np.uint8 else np.float64)
     sp = spectral.plan_spectral(plan)
     outs = []
@@ -361,7 +366,7 @@ def test_photos_at_large_sigma_are_within_one_level(sigma, dtype):
     if dtype == np.uint16:
         img = img.astype(np.uint16) * 257 + np.uint16(int(sigma))
     g = _gauss(sigma)
-    plan = plan_correlation(img.shape, img.dtype, [(g, g)])
+    plan = plan_correlation(img.shape, img.dtype, from_terms([(g, g)]))
     assert plan.compute_dtype == (np.float32 if dtype == np.uint8 else np.float64)
     out = pb.gaussian_blur(img, sigma=sigma, n_jobs=2, backend="threading")
     _check_8bit(out, separable_reference(img, g, g))

@@ -21,9 +21,9 @@ from ..filters import ParallelGaussianFilter
 from ..kernels import resolve_kernel
 from ..parallel import default_backend
 from ..testimage import test_chart
-from .blur import PALETTE_OR_BILEVEL, working_mode
 from .common import UserError, shown
 from .files import open_checked
+from .jobs import PALETTE_OR_BILEVEL, working_mode
 
 #: The modes Pillow's own GaussianBlur takes.
 PILLOW_BLUR_MODES = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK")

@@ -19,7 +19,7 @@ class ProgressBar:
     """A tqdm bar on stderr, or nothing; ``say`` prints lines without breaking the bar.
 
     With ``make`` the bar is created at the first update, with that update's
-    total (a single image reports its band count only then): it never shows a
+    total (a single image reports its tile count only then): it never shows a
     count that jumps.
     """
 

@@ -10,7 +10,7 @@ Pillow blurs 8-bit images (``ImageFilter.BoxBlur``, ``GaussianBlur`` and
 
 in unsigned 32-bit arithmetic (it wraps as Pillow's does for radii near 2³¹),
 kept in 8 bits after every pass. All horizontal passes come first, then all
-vertical ones. Each line depends on that line alone, so bands of rows (the
+vertical ones. Each line depends on that line alone, so stripes of rows (the
 horizontal passes) and strips of columns (the vertical ones) give Pillow's
 bytes whatever the cut: a plan has two stages, like the spectral path.
 
@@ -24,7 +24,6 @@ Tests: test_pillow_family.py.
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass
 from types import ModuleType
@@ -37,17 +36,6 @@ __all__ = ["BoxPlan", "BoxPass", "box_weights", "gaussian_box_radius", "plan_box
 
 _ONE = 1 << 24
 _MASK = (1 << 32) - 1
-
-
-def _load() -> ModuleType | None:
-    try:
-        return importlib.import_module("pil_parallel_blur._native_box")
-    except ImportError:
-        return None
-
-
-#: The compiled box passes (``None``: the NumPy twin runs).
-NATIVE_BOX = _load()
 
 
 def gaussian_box_radius(radius: float, passes: int) -> float:
@@ -125,7 +113,7 @@ def box_pass(
     dst0: int,
     tile: Tile,
     step: BoxPass,
-    native: ModuleType | None = NATIVE_BOX,
+    native: ModuleType | None,
 ) -> None:
     """Compute ``tile`` of one stage: whole rows (horizontal) or whole columns (vertical).
 

@@ -11,12 +11,13 @@ Tests: test_accuracy.py, test_fidelity.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 __all__ = [
     "CorrelationPlan",
+    "KernelTerms",
     "Tile",
     "plan_correlation",
     "rows_read",
@@ -56,10 +57,10 @@ class Tile(NamedTuple):
 
 @dataclass(frozen=True, eq=False)
 class CorrelationPlan:
-    """Everything a worker needs to compute any band of rows of one image.
+    """Everything a worker needs to compute any tile of one image.
 
     Built once by ``plan_correlation`` from the image's shape and dtype and
-    the kernel's separable terms; never from ``n_jobs`` or the bands. The kernel
+    the kernel's separable terms; never from ``n_jobs`` or the tiles. The kernel
     is ``sum(outer(g_y, g_x) for g_y, g_x in terms)``; ``offset`` is added before
     rounding; a non-zero ``grid`` ``s`` snaps integer results to multiples of
     ``1/s`` before they are rounded.
@@ -86,6 +87,13 @@ class CorrelationPlan:
         """Horizontal kernel radius (after folding)."""
         return len(self.terms[0][1]) // 2
 
+    @property
+    def averages(self) -> bool:
+        """No negative weight and no offset: every result lies within the image's range."""
+        return self.offset == 0 and all(
+            bool((y >= 0).all() and (x >= 0).all()) for y, x in self.terms
+        )
+
     def whole(self) -> Tile:
         """Return the tile that is the whole output."""
         return Tile(0, self.height, 0, self.width)
@@ -94,25 +102,6 @@ class CorrelationPlan:
     def out_shape(self) -> tuple[int, int, int]:
         """Shape of the output array ``(H, W, C)``."""
         return (self.height, self.width, self.channels)
-
-
-def _fold(taps: np.ndarray, length: int) -> np.ndarray:
-    """Shorten a kernel longer than the image without changing the result.
-
-    With edge replication, every tap more than ``length - 1`` away from the
-    centre reads the edge sample for every output sample, so those taps can be
-    summed into the outermost tap that still sees a distinct sample. A 10001-tap
-    kernel on a 10-pixel image then costs 19 taps, not ~10⁸ padded samples.
-    """
-    r, keep = len(taps) // 2, max(length - 1, 0)
-    if r <= keep:
-        return taps
-    folded = taps[r - keep : r + keep + 1].copy()
-    # both tails summed from the outside in, so a symmetric kernel stays
-    # symmetric to the last bit (the spectral path and the folded taps need it)
-    folded[0] += taps[: r - keep].sum()
-    folded[-1] += np.ascontiguousarray(taps[r + keep + 1 :][::-1]).sum()
-    return folded
 
 
 def _clip_bounds(dtype: np.dtype) -> tuple[float, float]:
@@ -124,16 +113,33 @@ def _clip_bounds(dtype: np.dtype) -> tuple[float, float]:
     return lo, hi
 
 
+class KernelTerms(Protocol):
+    """A kernel as ``kernels.py`` builds it (``SeparableKernel``): what a plan is made of."""
+
+    @property
+    def offset(self) -> float:
+        """Added to every result before rounding."""
+        ...  # pragma: no cover
+
+    @property
+    def rounding(self) -> str:
+        """How integer results are rounded: ``"rint"`` or ``"half_up"``."""
+        ...  # pragma: no cover
+
+    @property
+    def grid(self) -> float | None:
+        """``s`` when every exact result on an integer image is a multiple of ``1/s``."""
+        ...  # pragma: no cover
+
+    def terms(self, height: int, width: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """Return the terms ``(g_y, g_x)`` for an image of that size, folded to it."""
+        ...  # pragma: no cover
+
+
 def plan_correlation(
-    shape: tuple[int, ...],
-    dtype: np.dtype,
-    factors: list[tuple[np.ndarray, np.ndarray]],
-    *,
-    offset: float = 0.0,
-    rounding: str = "rint",
-    result_grid: float | None = None,
+    shape: tuple[int, ...], dtype: np.dtype, kernel: KernelTerms
 ) -> CorrelationPlan:
-    """Plan the correlation with ``sum(outer(g_y, g_x) for g_y, g_x in factors) + offset``.
+    """Plan the correlation of an image of ``shape`` and ``dtype`` with ``kernel``.
 
     Parameters
     ----------
@@ -141,51 +147,73 @@ def plan_correlation(
         Shape of the image, ``(H, W)`` or ``(H, W, C)``.
     dtype : numpy.dtype
         dtype of the image; also the output dtype.
-    factors : list of (g_y, g_x)
-        Separable terms; all ``g_y`` of one length, all ``g_x`` of one length.
-    offset : float
-        Added to every result before rounding.
-    rounding : {"rint", "half_up"}
-        How integer results are rounded: to nearest even on ties, or half up
-        like Pillow's ``ImageFilter.Kernel``.
-    result_grid : float, optional
-        ``s`` when every exact result of an integer image is a multiple of
-        ``1/s`` (integer weights over an integer scale ``s``, or dyadic weights
-        and offset). Results are then snapped to that grid before rounding, so
-        exact ties round by the rule (the separable split and float32 leave them
-        a hair off .5); see below for when that is safe.
+    kernel : SeparableKernel
+        From ``kernels.py``: its terms for this image (all ``g_y`` of one
+        length, all ``g_x`` of one length, folded to the image), the offset
+        added before rounding, how integer results are rounded (``"rint"``:
+        to nearest even on ties; ``"half_up"``: like Pillow's
+        ``ImageFilter.Kernel``), and the grid ``s`` when every exact result on
+        an integer image is a multiple of ``1/s``. Results are then snapped to
+        that grid before rounding, so exact ties round by the rule (the
+        separable split and float32 leave them a hair off .5), where that is
+        safe (``_snapped_grid``).
     """
     dtype = np.dtype(dtype)
     if dtype not in TYPE_CODES:
         raise TypeError(f"the engine computes {sorted(map(str, TYPE_CODES))}, not {dtype}")
     height, width = int(shape[0]), int(shape[1])
     channels = int(shape[2]) if len(shape) == 3 else 1
-    pairs = [(np.asarray(y, np.float64), np.asarray(x, np.float64)) for y, x in factors]
+    pairs = tuple(
+        (np.ascontiguousarray(y, np.float64), np.ascontiguousarray(x, np.float64))
+        for y, x in kernel.terms(height, width)
+    )
     if not pairs or len({(len(y), len(x)) for y, x in pairs}) != 1:
-        raise ValueError("factors must be one or more (g_y, g_x) pairs of equal lengths")
-    pairs = [
-        (np.ascontiguousarray(_fold(y, height)), np.ascontiguousarray(_fold(x, width)))
-        for y, x in pairs
-    ]
-    if rounding not in ("rint", "half_up"):
-        raise ValueError(f"rounding must be 'rint' or 'half_up', got {rounding!r}")
+        raise ValueError("a kernel's terms must be one or more (g_y, g_x) pairs of equal lengths")
+    if any(len(y) > max(2 * height - 1, 1) or len(x) > max(2 * width - 1, 1) for y, x in pairs):
+        raise ValueError("a kernel's terms must be folded to the image (kernels.fold_taps)")
+    samples = height * width * channels
+    compute, grid = _compute_type(dtype, samples, pairs, kernel.offset, kernel.grid)
+    integer = dtype.kind in "ui"
+    return CorrelationPlan(
+        height=height,
+        width=width,
+        channels=channels,
+        terms=pairs,
+        out_dtype=dtype,
+        compute_dtype=compute,
+        clip=_clip_bounds(dtype) if integer else None,
+        rounding=kernel.rounding if integer else None,
+        offset=float(kernel.offset),
+        grid=grid,
+    )
+
+
+def _compute_type(
+    dtype: np.dtype,
+    samples: int,
+    pairs: tuple[tuple[np.ndarray, np.ndarray], ...],
+    offset: float,
+    result_grid: float | None,
+) -> tuple[np.dtype, float]:
+    """Return the compute type of a plan, and the grid its results are snapped to (0: none).
+
+    uint8 sums stay within ~1e-5 of a level in float32, so a sample differs
+    from the float64 reference only when its exact value is that close to .5
+    (about 2 in 100 000). On a small image one such sample would already be
+    more than the 0.1 % allowed, so small images, everything wider than 8 bits
+    (16-bit, int32, float) and kernels with several terms or negative weights
+    (sums that cancel) are computed in float64.
+
+    Kernels on a result grid of 1/s are the exception: the computed value is
+    snapped to the nearest multiple of 1/s, which is the exact result while
+    the arithmetic error stays under 1/(4s). That error is estimated as
+    16 ulp of the largest partial sum (max sample · Σ|K|): measured ≤ 9e-5
+    levels in float32 for integer kernels up to 15×15, 2–5× under this
+    estimate. Where float32 cannot promise it, float64 is used; where even
+    float64 cannot, nothing is snapped.
+    """
     negative = any(bool((y < 0).any() or (x < 0).any()) for y, x in pairs)
     integer = dtype.kind in "ui"
-    # uint8 sums stay within ~1e-5 of a level in float32, so a sample differs
-    # from the float64 reference only when its exact value is that close to .5
-    # (about 2 in 100 000). On a small image one such sample would already be
-    # more than the 0.1 % allowed, so small images, everything wider than 8 bits
-    # (16-bit, int32, float) and kernels with several terms or negative weights
-    # (sums that cancel) are computed in float64.
-    #
-    # Kernels on a result grid of 1/s are the exception: the computed value is
-    # snapped to the nearest multiple of 1/s, which is the exact result while
-    # the arithmetic error stays under 1/(4s). That error is estimated as
-    # 16 ulp of the largest partial sum (max sample · Σ|K|): measured ≤ 9e-5
-    # levels in float32 for integer kernels up to 15×15, 2–5× under this
-    # estimate. Where float32 cannot promise it, float64 is used; where even
-    # float64 cannot, nothing is snapped.
-    samples = height * width * channels
     big8 = dtype.itemsize == 1 and samples > FLOAT32_MIN_SAMPLES
     # Σ|outer(y, x)| = Σ|y|·Σ|x|: no kernel-sized temporary
     abs_sum = float(sum(np.abs(y).sum() * np.abs(x).sum() for y, x in pairs))
@@ -200,26 +228,10 @@ def plan_correlation(
 
     eps32, eps64 = float(np.finfo(np.float32).eps), float(np.finfo(np.float64).eps)
     narrow = big8 and ((len(pairs) == 1 and not negative) or snaps(eps32))
-    compute = np.dtype(np.float32 if narrow else np.float64)
     grid = 0.0
     if result_grid is not None and snaps(eps32 if narrow else eps64):
         grid = abs(float(result_grid))
-    clip: tuple[float, float] | None = None
-    round_mode: str | None = None
-    if integer:
-        clip, round_mode = _clip_bounds(dtype), rounding
-    return CorrelationPlan(
-        height=height,
-        width=width,
-        channels=channels,
-        terms=tuple(pairs),
-        out_dtype=dtype,
-        compute_dtype=compute,
-        clip=clip,
-        rounding=round_mode,
-        offset=float(offset),
-        grid=grid,
-    )
+    return np.dtype(np.float32 if narrow else np.float64), grid
 
 
 def rows_read(plan: CorrelationPlan, top: int, bottom: int) -> tuple[int, int]:

@@ -1,9 +1,9 @@
-"""Running tasks: the package's one pool of band threads, and joblib's ``Parallel``.
+"""Running tasks: the package's one pool of tile threads, and joblib's ``Parallel``.
 
 A task is ``(function, arguments)``; a runner takes tasks and yields their
 results as they finish, in any order. joblib decides the backend and
-``n_jobs``. For joblib's standard threading backend the bands run on
-``BAND_POOL``, one bounded pool of threads for the whole process (joblib's own
+``n_jobs``. For joblib's standard threading backend the tiles run on
+``TILE_POOL``, one bounded pool of threads for the whole process (joblib's own
 result loop sleeps in 10 ms steps, most of a small blur); every other backend
 runs them through ``joblib.Parallel``.
 
@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import joblib
 
-__all__ = ["Task", "Runner", "BAND_POOL", "joblib_runner", "thread_runner", "run_on_threads"]
+__all__ = ["Task", "Runner", "TILE_POOL", "joblib_runner", "thread_runner", "run_on_threads"]
 
 Task = tuple[Callable[..., object], tuple[object, ...]]
 #: Runs tasks and yields each task's result as it finishes, in any order.
@@ -47,12 +47,12 @@ def joblib_runner(parallel: joblib.Parallel) -> Runner:
     return run
 
 
-class _BandPool:
-    """The process's one pool of band threads, as large as the largest ``n_jobs - 1`` asked.
+class _TilePool:
+    """The process's one pool of tile threads, as large as the largest ``n_jobs - 1`` asked.
 
-    joblib decides the backend and ``n_jobs``; this pool only runs the bands of
+    joblib decides the backend and ``n_jobs``; this pool only runs the tiles of
     its threading backend. Growing it replaces it (the old threads finish their
-    bands and exit), so no more threads are ever alive than the largest
+    tiles and exit), so no more threads are ever alive than the largest
     ``n_jobs`` in use. Its threads are joined at interpreter exit like every
     ``ThreadPoolExecutor``'s; after ``fork`` the child starts a new one (the
     parent's threads do not exist there).
@@ -89,11 +89,11 @@ class _BandPool:
         self.executor, self.size = None, 0
 
 
-#: The process's one pool of band threads.
-BAND_POOL = _BandPool()
+#: The process's one pool of tile threads.
+TILE_POOL = _TilePool()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=BAND_POOL.forget)
-atexit.register(BAND_POOL.shutdown)
+    os.register_at_fork(after_in_child=TILE_POOL.forget)
+atexit.register(TILE_POOL.shutdown)
 
 
 def thread_runner(workers: int) -> Runner:
@@ -101,12 +101,12 @@ def thread_runner(workers: int) -> Runner:
 
     For joblib's "threading" backend. joblib's own result loop sleeps in 10 ms
     steps while it waits, which is most of a 3-megapixel blur; here the caller
-    works on bands itself (one thread fewer to wake) and reports each band as it
+    works on tiles itself (one thread fewer to wake) and reports each tile as it
     is done, and the pool is kept between calls. The first error stops the
-    handing out of bands; bands already running finish before it is raised.
+    handing out of tiles; tiles already running finish before it is raised.
     """
     helpers = max(0, workers - 1)
-    pool = BAND_POOL.get(helpers)
+    pool = TILE_POOL.get(helpers)
 
     def run(tasks: Iterable[Task]) -> Generator[object, None, None]:
         pending = collections.deque(tasks)
@@ -133,7 +133,7 @@ def thread_runner(workers: int) -> Runner:
                 running.append(pool.submit(work))  # type: ignore[union-attr]
             except RuntimeError:
                 # the interpreter is shutting down (a thread outliving main), or
-                # a concurrent call grew the pool: the caller does the bands
+                # a concurrent call grew the pool: the caller does the tiles
                 break
         done = 0
         try:

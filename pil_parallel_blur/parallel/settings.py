@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..joblib_adapter import DASK_MISSING, backend_names, dask_installed
+from .joblib_adapter import DASK_MISSING, backend_names, dask_installed
 
 __all__ = ["ParallelSettings", "Progress", "PARALLEL_PARAMETERS", "fill_parallel_doc"]
 
@@ -43,7 +43,7 @@ temp_folder : str, optional
     the system temporary folder.
 progress : callable, optional
     Called as ``progress(done, total)`` in the calling thread as the parts of
-    the image the workers share (bands of rows, or tiles of a band) finish;
+    the image the workers share (stripes of rows, or parts of one) finish;
     once with ``(1, 1)`` when run in-process. For progress bars."""
 
 _PLACEHOLDER = "{parallel_parameters}"

@@ -1,0 +1,107 @@
+"""Computing one tile of a step, with the compiled modules or their NumPy twins.
+
+Tests: test_accuracy.py, test_determinism.py, test_pillow_family.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .boxes import BoxPass, box_pass
+from .fallback import correlate_tile_numpy
+from .native import loaded
+from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile
+from .spectral import SpectralPass, columns_pass, rows_pass
+from .unsharp import pillow_unsharp_rows
+
+__all__ = ["Step", "compute_tile", "correlate_tile", "pillow_unsharp"]
+
+#: What workers compute tile by tile: a direct plan, one pass of a spectral
+#: plan, or one stage of Pillow's box passes.
+Step = CorrelationPlan | SpectralPass | BoxPass
+
+
+def correlate_tile(
+    src: np.ndarray,
+    src_row0: int,
+    out: np.ndarray,
+    out_row0: int,
+    tile: Tile,
+    plan: CorrelationPlan,
+) -> None:
+    """Compute the output samples of ``tile`` into ``out``.
+
+    Parameters
+    ----------
+    src : numpy.ndarray
+        C-contiguous image rows from row ``src_row0`` on, dtype ``plan.out_dtype``
+        in native byte order (a read-only memmap is fine), whole rows. It must
+        hold every row of ``rows_read(plan, tile.top, tile.bottom)``.
+    src_row0 : int
+        The image row ``src[0]`` holds.
+    out : numpy.ndarray
+        C-contiguous output rows from row ``out_row0`` on, whole rows of dtype
+        ``plan.out_dtype`` (may be a shared memmap); only the tile is written.
+    out_row0 : int
+        The output row ``out[0]`` holds.
+    tile : Tile
+        The output rows and pixel columns to compute.
+    plan : CorrelationPlan
+        From ``plan_correlation``.
+    """
+    native = loaded.correlate
+    if native is None:
+        correlate_tile_numpy(src, src_row0, out, out_row0, tile, plan)
+        return
+    lo, hi = (0.0, 0.0) if plan.clip is None else plan.clip
+    native.correlate(
+        src=src,
+        src_row0=src_row0,
+        out=out,
+        out_row0=out_row0,
+        start=tile.top,
+        stop=tile.bottom,
+        col0=tile.left,
+        col1=tile.right,
+        height=plan.height,
+        width=plan.width,
+        channels=plan.channels,
+        type=TYPE_CODES[plan.out_dtype],
+        terms=plan.terms,
+        double=plan.compute_dtype == np.float64,
+        offset=plan.offset,
+        rounding=max(ROUNDING_CODES[plan.rounding], 0),  # float results: not rounded
+        lo=lo,
+        hi=hi,
+        grid=plan.grid,
+    )
+
+
+def compute_tile(
+    src: np.ndarray, src0: int, dst: np.ndarray, dst0: int, tile: Tile, step: Step
+) -> None:
+    """Compute ``tile`` of ``step``: ``correlate_tile`` for a plan, or a spectral or box pass.
+
+    ``src0``/``dst0`` are the first image row ``src``/``dst`` hold, or for
+    the spectral columns pass the first image column.
+    """
+    if isinstance(step, SpectralPass):
+        compute = columns_pass if step.columns else rows_pass
+        compute(src, src0, dst, dst0, tile, step.spectral, loaded.correlate, step.channel)
+    elif isinstance(step, BoxPass):
+        box_pass(src, src0, dst, dst0, tile, step, loaded.box)
+    else:
+        correlate_tile(src, src0, dst, dst0, tile, step)
+
+
+def pillow_unsharp(
+    image: np.ndarray,
+    blurred: np.ndarray,
+    out: np.ndarray,
+    start: int,
+    stop: int,
+    percent: int,
+    threshold: int,
+) -> None:
+    """Pillow's unsharp combination on rows ``[start, stop)``, compiled where it is built."""
+    pillow_unsharp_rows(image, blurred, out, start, stop, percent, threshold, loaded.box)

@@ -1,0 +1,148 @@
+"""Cutting the work of one call into stages of tiles, from the plan and the worker count.
+
+A direct tile is a stripe of rows, or a part of one when a row is so long that
+its buffers would not stay in cache or there are fewer rows than workers. A
+spectral plan is cut into strips of whole columns, then stripes of whole rows;
+Pillow's box passes the same way. Every cut is decided from the shape, the
+kernel and the worker count; the values computed never depend on it.
+
+Tests: test_parallel_engine.py, test_spectral.py.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from math import ceil
+from typing import NamedTuple
+
+import numpy as np
+
+from ..engine import BoxPass, BoxPlan, CorrelationPlan, SpectralPass, SpectralPlan, Step, Tile
+
+__all__ = ["Stage", "cut_tiles", "plan_stages", "box_stages", "buffers"]
+
+#: Tiles per worker: a little over 1 so that a slow worker (the machine is
+#: shared) does not hold everyone up, few enough that per-task cost stays small.
+TILES_PER_WORKER = 4
+#: Samples of a row one tile spans at most: the engine's row buffers then stay
+#: in cache and its memory does not grow with the row (a single row of 8 M
+#: samples costs what a square image of the same size does).
+MAX_TILE_ROW_SAMPLES = 1 << 16
+#: Fewest pixels a tile spans, so that its halo (``2·r_x`` pixels filtered
+#: again) stays a small part of its work.
+MIN_TILE_SAMPLES = 4096
+
+
+def cut_tiles(plan: CorrelationPlan, workers: int) -> list[Tile]:
+    """Cut the output into tiles for ``workers``: stripes of rows, split across when needed.
+
+    ``TILES_PER_WORKER`` stripes per worker, each at least ``8·r_y`` rows high
+    (a stripe filters the ``2·r_y`` rows it shares with its neighbours again:
+    at most 25 % extra), never fewer than the workers while there are rows.
+    A stripe is split across its columns when its rows are longer than
+    ``MAX_TILE_ROW_SAMPLES``, or when there are too few rows to give every
+    worker its share; each piece spans at least ``MIN_TILE_SAMPLES`` and
+    ``8·r_x`` pixels. Decided from the shape, the kernel and ``workers``; the
+    values computed do not depend on the cut.
+    """
+    wanted = workers * TILES_PER_WORKER if workers > 1 else 1
+    by_halo = plan.height // max(1, 8 * plan.r_y)
+    n_rows = max(min(wanted, by_halo), min(workers, plan.height), 1)
+    row_samples = plan.width * plan.channels
+    n_cols = max(ceil(row_samples / MAX_TILE_ROW_SAMPLES), ceil(wanted / n_rows))
+    narrowest = max(ceil(MIN_TILE_SAMPLES / plan.channels), 8 * plan.r_x, 1)
+    n_cols = max(1, min(n_cols, plan.width // narrowest))
+    rows = cuts(plan.height, n_rows)
+    cols = cuts(plan.width, n_cols)
+    return [Tile(top, bottom, left, right) for top, bottom in rows for left, right in cols]
+
+
+def cuts(length: int, n: int, step: int = 1) -> list[tuple[int, int]]:
+    """``[0, length)`` cut into at most ``n`` nearly equal, non-empty parts.
+
+    Every part starts on a multiple of ``step``.
+    """
+    n = max(1, min(n, length))
+    edges = (np.linspace(0, length, n + 1) / step).round().astype(int) * step
+    edges[-1] = length
+    return [(int(a), int(b)) for a, b in pairwise(edges) if b > a]
+
+
+class Stage(NamedTuple):
+    """One round of tiles: every tile of ``step`` computed from array ``src`` into ``dst``.
+
+    The arrays of a run are the image (0) and the buffers the stages write,
+    numbered in the order they are first written (``dst_dtype``,
+    ``dst_shape``); the last is the result. A direct plan is one stage (image →
+    output); a box plan a chain (each stage into a new buffer); a spectral plan
+    two stages a channel (image → intermediate plane by columns, then → the
+    output's channel by rows), each started when the one before is done.
+    """
+
+    step: Step
+    tiles: list[Tile]
+    dst_dtype: np.dtype
+    dst_shape: tuple[int, ...]
+    src: int
+    dst: int
+
+    @property
+    def channel(self) -> int | None:
+        """The output channel a spectral rows stage writes (``None``: every channel)."""
+        step = self.step
+        return step.channel if isinstance(step, SpectralPass) and not step.columns else None
+
+    @property
+    def whole_columns(self) -> bool:
+        """Its tiles are whole columns: a spectral columns pass, a vertical box stage."""
+        step = self.step
+        return (isinstance(step, SpectralPass) and step.columns) or (
+            isinstance(step, BoxPass) and step.vertical
+        )
+
+
+def plan_stages(plan: CorrelationPlan, spectral: SpectralPlan | None, workers: int) -> list[Stage]:
+    """Return the stages of ``plan``: direct tiles, or the two passes of ``spectral``."""
+    if spectral is None:
+        return [Stage(plan, cut_tiles(plan, workers), plan.out_dtype, plan.out_shape, 0, 1)]
+    # even starts: the transform pairs line 2i with 2i + 1 (engine/spectral.py)
+    columns = column_tiles(plan.height, plan.width, workers, 2)
+    rows = row_tiles(plan.height, plan.width, workers, 2)
+    mid = (spectral.mid_dtype, spectral.mid_shape)
+    stages = []
+    for c in range(plan.channels):  # one intermediate plane, reused by every channel
+        stages.append(Stage(spectral.columns(c), columns, *mid, 0, 1))
+        stages.append(Stage(spectral.rows(c), rows, plan.out_dtype, plan.out_shape, 1, 2))
+    return stages
+
+
+def column_tiles(height: int, width: int, workers: int, step: int = 1) -> list[Tile]:
+    """Return strips of whole columns, ``TILES_PER_WORKER`` a worker, on multiples of ``step``."""
+    n = workers * TILES_PER_WORKER if workers > 1 else 1
+    return [Tile(0, height, a, b) for a, b in cuts(width, n, step)]
+
+
+def row_tiles(height: int, width: int, workers: int, step: int = 1) -> list[Tile]:
+    """Return stripes of whole rows, ``TILES_PER_WORKER`` a worker, on multiples of ``step``."""
+    n = workers * TILES_PER_WORKER if workers > 1 else 1
+    return [Tile(a, b, 0, width) for a, b in cuts(height, n, step)]
+
+
+def box_stages(plan: BoxPlan, workers: int) -> list[Stage]:
+    """Return a box plan's stages: stripes of whole rows, then strips of whole columns."""
+    shape = (plan.height, plan.width, plan.channels)
+    stages: list[Stage] = []
+    for step in plan.stages:
+        cut = column_tiles if step.vertical else row_tiles
+        tiles = cut(plan.height, plan.width, workers)
+        i = len(stages)
+        stages.append(Stage(step, tiles, np.dtype(np.uint8), shape, i, i + 1))
+    return stages
+
+
+def buffers(stages: list[Stage]) -> list[tuple[np.dtype, tuple[int, ...]]]:
+    """Return the type and shape of each buffer the stages write, by number (from 1)."""
+    made: dict[int, tuple[np.dtype, tuple[int, ...]]] = {}
+    for stage in stages:
+        made.setdefault(stage.dst, (stage.dst_dtype, stage.dst_shape))
+    return [made[i] for i in range(1, len(made) + 1)]
