@@ -75,7 +75,7 @@ class _PillowFilter(ArrayFilter):
         self._check()
         if image.mode not in PILLOW_MODES:
             raise ValueError("image has wrong mode")
-        return image.size[0] * image.size[1] != 0
+        return bool(image.size[0] * image.size[1] != 0)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self._fields().items())

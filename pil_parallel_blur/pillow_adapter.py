@@ -69,7 +69,8 @@ def check_mode(mode: str) -> None:
 
 def private_hook(name: str) -> Any | None:
     """Return Pillow's private ``_getencoder``, ``_getdecoder`` or ``core.new``, if it has it."""
-    owner, attribute = (Image.core, "new") if name == "core.new" else (Image, name)
+    core = getattr(Image, "core", None)
+    owner, attribute = (core, "new") if name == "core.new" else (Image, name)
     return getattr(owner, attribute, None)
 
 

@@ -59,7 +59,7 @@ def check_odd_size(name: str, value: object, whole: object = None, *, smallest: 
             f"{name} must be {wanted} (or a pair of them), "
             f"{_got(value, whole)} of type {type(value).__name__}"
         )
-    size = int(value)  # type: ignore[call-overload]
+    size: int = int(value)  # type: ignore[call-overload]
     if size < smallest or size % 2 == 0:
         raise ValueError(f"{name} must be {wanted}, {_got(value, whole)}")
     return size
@@ -106,7 +106,7 @@ def check_int(name: str, value: object, lowest: int | None = None) -> int:
     """Return ``value`` as an int if it is one (and ``>= lowest`` when given)."""
     if not _is_number(value, Integral):
         raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}")
-    number = int(value)  # type: ignore[call-overload]
+    number: int = int(value)  # type: ignore[call-overload]
     if lowest is not None and number < lowest:
         raise ValueError(f"{name} must be an int >= {lowest}, got {value!r}")
     return number

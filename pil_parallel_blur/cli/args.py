@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from ..about import info
 from .bench import bench_command
@@ -39,7 +39,10 @@ _positive_int = _int_at_least(1, "a positive integer")
 _non_negative_int = _int_at_least(0, "an integer >= 0")
 
 
-def _one_or_pair(text: str, convert: Callable[[str], Any], wording: str) -> Any:
+_T = TypeVar("_T")
+
+
+def _one_or_pair(text: str, convert: Callable[[str], _T], wording: str) -> _T | tuple[_T, _T]:
     """``N`` or ``X,Y`` (for --sigma and --size), each part through ``convert``."""
     try:
         parts = [convert(p) for p in text.split(",")]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-from PIL import ImageFilter
+from PIL import Image, ImageFilter
 
 from .. import pillow
 from ..filters import ParallelGaussianFilter
@@ -33,40 +33,12 @@ __all__ = ["bench_command"]
 
 def bench_command(args: argparse.Namespace) -> int:
     """Run ``bench``: time each worker count and Pillow, print and write the table."""
-    plt: Any = None
-    if args.plot:
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as pyplot
-
-            plt = pyplot
-        except ImportError:
-            raise UserError(
-                "--plot needs matplotlib: pip install 'pil-parallel-blur[plot]'"
-            ) from None
-    if args.image:
-        im = open_checked(Path(args.image), args.max_pixels)
-        label = shown(args.image)
-        if im.mode in PALETTE_OR_BILEVEL:  # as blur does: the frame shown, in L, RGB or RGBA
-            im = im.convert(working_mode(im))
-    else:
-        im = test_chart(3000, 2000)
-        label = "built-in test chart 3000x2000"
+    plt = _pyplot() if args.plot else None
+    im, label = _bench_image(args)
     resolve_kernel(args.size, args.sigma, allow_zero=True)
     jobs = args.jobs or list(range(1, joblib.cpu_count() + 1))
     if args.pillow and args.size is not None:
         raise UserError("--pillow takes no --size: Pillow's GaussianBlur sizes its boxes itself")
-    filters: dict[int, Any] = {
-        n: (
-            pillow.GaussianBlur(args.sigma, n_jobs=n, backend=args.backend)
-            if args.pillow
-            else ParallelGaussianFilter(args.sigma, size=args.size, n_jobs=n, backend=args.backend)
-        )
-        for n in jobs
-    }
-    times: dict[str, list[float]] = {f"{n}": [] for n in [*jobs, "pillow"]}
     can_pillow = im.mode in PILLOW_BLUR_MODES
     runs = "1 run" if args.reps == 1 else f"{args.reps} runs"
     family = "pil_parallel_blur.pillow.GaussianBlur" if args.pillow else "ParallelGaussianFilter"
@@ -77,6 +49,57 @@ def bench_command(args: argparse.Namespace) -> int:
     )
     if not can_pillow:
         print(f"Pillow cannot blur mode {im.mode!r} images: no Pillow column", flush=True)
+    times = _time_filters(im, args, jobs, can_pillow)
+    rows = _print_table(jobs, times)
+    result = {
+        "image": label,
+        "mode": im.mode,
+        "sigma": args.sigma,
+        "size": args.size,
+        "backend": args.backend or default_backend(),
+        "reps": args.reps,
+        "rows": rows,
+        "pillow_median_s": statistics.median(times["pillow"]) if times["pillow"] else None,
+    }
+    _write(args, result, rows, jobs, plt)
+    return 0
+
+
+def _pyplot() -> Any:
+    """Return ``matplotlib.pyplot`` on the Agg backend, or say how to install it."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as pyplot
+    except ImportError:
+        raise UserError("--plot needs matplotlib: pip install 'pil-parallel-blur[plot]'") from None
+    return pyplot
+
+
+def _bench_image(args: argparse.Namespace) -> tuple[Image.Image, str]:
+    """Return the image to time and how to name it: the one given, or the test chart."""
+    if not args.image:
+        return test_chart(3000, 2000), "built-in test chart 3000x2000"
+    im = open_checked(Path(args.image), args.max_pixels)
+    if im.mode in PALETTE_OR_BILEVEL:  # as blur does: the frame shown, in L, RGB or RGBA
+        im = im.convert(working_mode(im))
+    return im, shown(args.image)
+
+
+def _time_filters(
+    im: Image.Image, args: argparse.Namespace, jobs: list[int], can_pillow: bool
+) -> dict[str, list[float]]:
+    """Time each worker count (and Pillow), ``args.reps`` rounds after a warm-up round."""
+    filters: dict[int, Any] = {
+        n: (
+            pillow.GaussianBlur(args.sigma, n_jobs=n, backend=args.backend)
+            if args.pillow
+            else ParallelGaussianFilter(args.sigma, size=args.size, n_jobs=n, backend=args.backend)
+        )
+        for n in jobs
+    }
+    times: dict[str, list[float]] = {f"{n}": [] for n in [*jobs, "pillow"]}
     for rep in range(args.reps + 1):  # the first round warms up workers and caches
         for n, flt in filters.items():
             t0 = time.perf_counter()
@@ -88,6 +111,11 @@ def bench_command(args: argparse.Namespace) -> int:
             im.filter(ImageFilter.GaussianBlur(args.sigma))
             if rep:
                 times["pillow"].append(time.perf_counter() - t0)
+    return times
+
+
+def _print_table(jobs: list[int], times: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """Print the medians, speed-ups and ratios to Pillow; return them as rows."""
     med = {k: statistics.median(v) for k, v in times.items() if v}
     base = med[f"{jobs[0]}"]
     rows = []
@@ -109,16 +137,17 @@ def bench_command(args: argparse.Namespace) -> int:
         print(f"{n:>8} {t:>10.4f} {base / t:>7.2f}×{ratio}")
     if "pillow" in med:
         print(f"{'Pillow':>8} {med['pillow']:>10.4f}")
-    result = {
-        "image": label,
-        "mode": im.mode,
-        "sigma": args.sigma,
-        "size": args.size,
-        "backend": args.backend or default_backend(),
-        "reps": args.reps,
-        "rows": rows,
-        "pillow_median_s": med.get("pillow"),
-    }
+    return rows
+
+
+def _write(
+    args: argparse.Namespace,
+    result: dict[str, Any],
+    rows: list[dict[str, Any]],
+    jobs: list[int],
+    plt: Any,
+) -> None:
+    """Write the JSON, CSV and plot asked for, and say so."""
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     if args.csv:
@@ -126,14 +155,8 @@ def bench_command(args: argparse.Namespace) -> int:
             writer = csv.writer(f)
             writer.writerow(["workers", "median_s", "speedup", "vs_pillow"])
             for r in rows:
-                writer.writerow(
-                    [
-                        r["workers"],
-                        f"{r['median_s']:.6f}",
-                        f"{r['speedup']:.4f}",
-                        "" if r["vs_pillow"] is None else f"{r['vs_pillow']:.4f}",
-                    ]
-                )
+                vs = "" if r["vs_pillow"] is None else f"{r['vs_pillow']:.4f}"
+                writer.writerow([r["workers"], f"{r['median_s']:.6f}", f"{r['speedup']:.4f}", vs])
     if plt is not None:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         ax.plot(jobs, [r["speedup"] for r in rows], marker="o", label="measured")
@@ -148,4 +171,3 @@ def bench_command(args: argparse.Namespace) -> int:
     for name in ("json", "csv", "plot"):
         if getattr(args, name):
             print(f"wrote {getattr(args, name)}")
-    return 0

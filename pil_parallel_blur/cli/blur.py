@@ -33,10 +33,9 @@ from .common import PROG, UserError, one_line, shown
 from .files import (
     SAVES,
     bomb_guard_off,
-    image_files,
     remove_partial_files,
-    remove_stale_partials,
 )
+from .inputs import plan_jobs
 from .jobs import BlurJob, JobDone, run_job
 from .progress import ProgressBar, progress_bar, show_progress
 
@@ -75,100 +74,6 @@ def naming(job: BlurJob, e: BaseException) -> str:
     if isinstance(e, MemoryError):
         return f"{shown(job.src)}: not enough memory"
     return f"{shown(job.src)}: {line}"
-
-
-def plan_jobs(args: argparse.Namespace) -> tuple[list[BlurJob], list[str]]:
-    """Turn the inputs into jobs, and into error lines for what cannot be done."""
-    inputs: list[Path] = []
-    errors: list[str] = []
-    if args.output is not None:
-        _check_single_output(args)
-    for name in args.inputs:
-        if not name.strip():
-            errors.append("an input is an empty path (an unset variable?); skipped")
-            continue
-        p = Path(name)
-        if p.is_dir():
-            found = image_files(p)
-            if not found:
-                errors.append(f"{shown(p)}: no image files in this folder")
-            inputs.extend(found)
-        elif p.exists():
-            inputs.append(p)
-        else:
-            errors.append(f"{shown(p)}: no such file")
-    jobs: list[BlurJob] = []
-    seen: dict[Path, Path] = {}
-    out_dir = Path(args.out_dir) if args.out_dir else None
-    if out_dir is not None:
-        if not inputs:
-            return jobs, errors  # nothing to write: make no folder
-        args.created_out_dir = not out_dir.exists()
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise UserError(
-                f"{shown(out_dir)}: cannot create output folder ({e.strerror})"
-            ) from None
-        if not os.access(out_dir, os.W_OK):
-            raise UserError(f"{shown(out_dir)}: output folder is not writable")
-        remove_stale_partials(out_dir)  # left by a run that was killed (SIGKILL)
-    for src in inputs:
-        # only the file name of an input is used: nothing is written outside out_dir
-        dst = Path(args.output) if args.output else out_dir / src.name  # type: ignore[operator]
-        key = dst.resolve()
-        if key in seen:
-            errors.append(
-                f"{shown(src)}: same output name as {shown(seen[key])} ({shown(dst)}); skipped"
-            )
-            continue
-        if key == src.resolve() and not args.overwrite:
-            errors.append(
-                f"{shown(src)}: output would overwrite the input; pass --overwrite to allow"
-            )
-            continue
-        if dst.exists() and not args.overwrite:
-            errors.append(f"{shown(dst)}: already exists; pass --overwrite to replace it")
-            continue
-        if not dst.parent.is_dir():
-            errors.append(f"{shown(dst)}: folder {shown(dst.parent)} does not exist")
-            continue
-        seen[key] = src
-        jobs.append(
-            BlurJob(
-                src,
-                dst,
-                args.kernel,
-                args.quality,
-                args.max_pixels,
-                args.refuse_palette,
-                args.pillow,
-            )
-        )
-    return jobs, errors
-
-
-def _check_single_output(args: argparse.Namespace) -> None:
-    """Refuse ``-o`` with anything but one input file and a file name to write."""
-    if not args.output.strip():
-        raise UserError("-o/--output is an empty path; give a file name, or use --out-dir DIR")
-    if len(args.inputs) != 1:
-        raise UserError("-o/--output takes exactly one input file; use --out-dir DIR for several")
-    only = args.inputs[0]
-    if not only.strip():
-        raise UserError(
-            "the input is an empty path (an unset variable?); give one image file, "
-            "or use --out-dir DIR for folders"
-        )
-    if Path(only).is_dir():
-        raise UserError(
-            f"{shown(only)}: is a folder; -o/--output takes one input file, use --out-dir DIR"
-        )
-    if Path(args.output).is_dir():
-        raise UserError(
-            f"{shown(args.output)}: is a folder; -o/--output names the file to write, "
-            f"use --out-dir {shown(args.output)} to write into it"
-        )
 
 
 def blur_command(args: argparse.Namespace) -> int:
@@ -330,7 +235,7 @@ def _dask_parallel(args: argparse.Namespace) -> Iterator[joblib.Parallel]:
             "--scheduler needs dask.distributed: pip install 'pil-parallel-blur[dask]'"
         ) from None
     try:
-        client = Client(args.scheduler, timeout=args.scheduler_timeout)
+        client = Client(args.scheduler, timeout=args.scheduler_timeout)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as e:
         raise UserError(
             f"cannot reach the Dask scheduler at {shown(args.scheduler)} ({one_line(e)})"
@@ -338,7 +243,7 @@ def _dask_parallel(args: argparse.Namespace) -> Iterator[joblib.Parallel]:
     try:
         yield jl.make_parallel(-1, jl.make_backend("dask"), streams=True)
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 def _estimate(job: BlurJob) -> float:

@@ -164,4 +164,5 @@ def _blur_lines(lines: np.ndarray, step: BoxPass) -> np.ndarray:
     window &= _MASK
     far = lines[np.maximum(x - r - 1, 0)] + lines[np.minimum(x + r + 1, n - 1)]
     bulk = (window * step.ww + far * step.fw + (1 << 23)) & _MASK
-    return bulk >> 24
+    out: np.ndarray = bulk >> 24
+    return out

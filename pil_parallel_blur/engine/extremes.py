@@ -65,7 +65,8 @@ def scale_in(image: np.ndarray, found: FloatRange | None) -> np.ndarray:
     """Divide ``image`` by ``2**exponent`` (a new array), or return it as it is."""
     if found is None or found.exponent == 0:
         return image
-    return np.ldexp(image, -found.exponent)
+    scaled: np.ndarray = np.ldexp(image, -found.exponent)
+    return scaled
 
 
 def restore(out: np.ndarray, found: FloatRange | None) -> np.ndarray:

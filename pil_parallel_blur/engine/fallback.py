@@ -84,13 +84,13 @@ def _pass(
     g, symmetric = taps
     r = len(g) // 2
     if fold and symmetric:
-        acc = g[r] * take(r)
+        acc: np.ndarray = g[r] * take(r)
         for k in range(1, r + 1):
             pair = take(r - k) + take(r + k)
             pair *= g[r + k]
             acc += pair
         return acc
-    acc = g[0] * take(0)
+    acc = np.asarray(g[0] * take(0))
     for j in range(1, 2 * r + 1):
         acc += g[j] * take(j)
     return acc

@@ -70,7 +70,8 @@ def context_backend() -> object | None:
 
 def context_n_jobs() -> int | None:
     """Return the ``n_jobs`` an enclosing ``joblib.parallel_config`` set, else ``None``."""
-    return get_active_backend()[1]
+    n_jobs: int | None = get_active_backend()[1]
+    return n_jobs
 
 
 def quiet_worker() -> None:

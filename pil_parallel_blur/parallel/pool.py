@@ -19,6 +19,7 @@ import queue
 import threading
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import NamedTuple
 
 import joblib
 
@@ -109,62 +110,74 @@ def thread_runner(workers: int) -> Runner:
     pool = TILE_POOL.get(helpers)
 
     def run(tasks: Iterable[Task]) -> Generator[object, None, None]:
-        pending = collections.deque(tasks)
-        total = len(pending)
-        finished: queue.SimpleQueue[tuple[bool, object]] = queue.SimpleQueue()
-        stop = threading.Event()
-
-        def work() -> None:
-            while not stop.is_set():
-                try:
-                    fn, args = pending.popleft()
-                except IndexError:
-                    return
-                try:
-                    finished.put((True, fn(*args)))
-                except BaseException as e:  # handed to the caller, raised there
-                    stop.set()
-                    finished.put((False, e))
-                    return
-
+        shared = _Shared(collections.deque(tasks), queue.SimpleQueue(), threading.Event())
+        total = len(shared.pending)
         running = []
         for _ in range(helpers if pool is not None else 0):
             try:
-                running.append(pool.submit(work))  # type: ignore[union-attr]
+                running.append(pool.submit(_helper, shared))  # type: ignore[union-attr]
             except RuntimeError:
                 # the interpreter is shutting down (a thread outliving main), or
                 # a concurrent call grew the pool: the caller does the tiles
                 break
-        done = 0
         try:
-            while done < total:
-                task = None
-                if not stop.is_set():
-                    try:
-                        task = pending.popleft()
-                    except IndexError:
-                        task = None
-                if task is not None:
-                    fn, args = task
-                    try:
-                        value = fn(*args)
-                    except BaseException:
-                        stop.set()
-                        raise
-                    done += 1
-                    yield value
-                    continue
-                ok, value = finished.get()
-                if not ok:
-                    raise value  # type: ignore[misc]
-                done += 1
-                yield value
+            yield from _results(shared, total)
         finally:
-            stop.set()
-            pending.clear()
+            shared.stop.set()
+            shared.pending.clear()
             wait(running)
 
     return run
+
+
+class _Shared(NamedTuple):
+    """What the caller and the helpers of one run share."""
+
+    pending: collections.deque[Task]
+    finished: queue.SimpleQueue[tuple[bool, object]]
+    stop: threading.Event
+
+
+def _helper(shared: _Shared) -> None:
+    """Take tasks of a run on a pool thread until none is left or one failed."""
+    while not shared.stop.is_set():
+        try:
+            fn, args = shared.pending.popleft()
+        except IndexError:
+            return
+        try:
+            shared.finished.put((True, fn(*args)))
+        except BaseException as e:  # handed to the caller, raised there
+            shared.stop.set()
+            shared.finished.put((False, e))
+            return
+
+
+def _results(shared: _Shared, total: int) -> Generator[object, None, None]:
+    """Run tasks on the calling thread while any are left, then collect the helpers' results."""
+    done = 0
+    while done < total:
+        task = None
+        if not shared.stop.is_set():
+            try:
+                task = shared.pending.popleft()
+            except IndexError:
+                task = None
+        if task is not None:
+            fn, args = task
+            try:
+                value = fn(*args)
+            except BaseException:
+                shared.stop.set()
+                raise
+            done += 1
+            yield value
+            continue
+        ok, value = shared.finished.get()
+        if not ok:
+            raise value  # type: ignore[misc]
+        done += 1
+        yield value
 
 
 def run_on_threads(workers: int, tasks: list[Task]) -> None:
