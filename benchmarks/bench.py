@@ -297,7 +297,7 @@ def small_images(reps: int) -> dict[str, dict[str, float]]:
     for side in (256, 512, 1024, 2048):
         a = make_image(side, side)
         names = ["ours, 1 worker", "ours, 2 threads", "ours, 2 loky processes"]
-        import pil_parallel_blur.parallel as par
+        import pil_parallel_blur.parallel.paths as par
 
         saved = par.MIN_PARALLEL_SECONDS
         par.MIN_PARALLEL_SECONDS = 0

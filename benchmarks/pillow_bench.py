@@ -27,7 +27,7 @@ from PIL import Image, ImageFilter
 import pil_parallel_blur
 from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, pillow
 from pil_parallel_blur.about import cpu_model
-from pil_parallel_blur.engine import boxes
+from pil_parallel_blur.engine import native
 from pil_parallel_blur.testimage import test_chart
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -35,7 +35,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def machine() -> str:
     info = pil_parallel_blur.info()
-    box = boxes.NATIVE_BOX.simd_level() if boxes.NATIVE_BOX is not None else "numpy"
+    box = native.loaded.box.simd_level() if native.loaded.box is not None else "numpy"
     return (
         f"{cpu_model()}, {info['cpus']} usable CPUs, exact engine {info['engine']} "
         f"({info['simd']}), Pillow-identical passes {box}, Pillow {Image.__version__}"
@@ -150,7 +150,7 @@ def main() -> None:
         "radius_500_over_2": radius_ratio,
         "accuracy": accuracy,
     }
-    level = boxes.NATIVE_BOX.simd_level() if boxes.NATIVE_BOX is not None else "numpy"
+    level = native.loaded.box.simd_level() if native.loaded.box is not None else "numpy"
     name = "pillow.json" if not args.quick else "pillow-quick.json"
     (RESULTS / name.replace(".json", f"-{level}.json")).write_text(json.dumps(out, indent=1))
 

@@ -94,13 +94,17 @@ class SpectralPlan:
         """
         return (self.plan.height, self.plan.width, 1)
 
-    def columns(self, channel: int) -> SpectralPass:
-        """Return the first pass of ``channel``, as a step the workers compute tile by tile."""
-        return SpectralPass(self, True, channel)
+    def passes(self) -> list[SpectralPass]:
+        """Return the passes in the order they run, as steps the workers compute tile by tile.
 
-    def rows(self, channel: int) -> SpectralPass:
-        """Return the second pass of ``channel``, as a step the workers compute tile by tile."""
-        return SpectralPass(self, False, channel)
+        For each channel, its columns (image → intermediate plane), then its
+        rows (intermediate → the output's channel).
+        """
+        return [
+            SpectralPass(self, columns, channel)
+            for channel in range(self.plan.channels)
+            for columns in (True, False)
+        ]
 
 
 class SpectralPass(NamedTuple):

@@ -109,11 +109,12 @@ def plan_stages(plan: CorrelationPlan, spectral: SpectralPlan | None, workers: i
     columns = column_tiles(plan.height, plan.width, workers, 2)
     rows = row_tiles(plan.height, plan.width, workers, 2)
     mid = (spectral.mid_dtype, spectral.mid_shape)
-    stages = []
-    for c in range(plan.channels):  # one intermediate plane, reused by every channel
-        stages.append(Stage(spectral.columns(c), columns, *mid, 0, 1))
-        stages.append(Stage(spectral.rows(c), rows, plan.out_dtype, plan.out_shape, 1, 2))
-    return stages
+    out = (plan.out_dtype, plan.out_shape)
+    # one intermediate plane (buffer 1), reused by every channel
+    return [
+        Stage(step, columns, *mid, 0, 1) if step.columns else Stage(step, rows, *out, 1, 2)
+        for step in spectral.passes()
+    ]
 
 
 def column_tiles(height: int, width: int, workers: int, step: int = 1) -> list[Tile]:
