@@ -5,7 +5,7 @@ Tests: test_kernel_filter.py.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -14,20 +14,11 @@ from .blur import correlate_array
 from .filter_base import ArrayFilter
 from .kernels import SeparableKernel, check_kernel, from_terms, result_grid, separable_terms
 from .parallel import Progress, Workers, fill_parallel_doc
-from .validators import check_number
+from .validators import check_number, is_size_pair
 
 __all__ = ["ParallelKernelFilter", "check_kernel_sequence"]
 
 _UNSET: Any = object()
-
-
-def _is_size_pair(value: object) -> bool:
-    """``(width, height)``: two ints (NumPy's too), as ``ImageFilter.Kernel`` takes."""
-    return (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) for v in value)
-    )
 
 
 def check_kernel_sequence(sequence: object, width: int, height: int) -> np.ndarray:
@@ -117,7 +108,7 @@ class ParallelKernelFilter(ArrayFilter):
         rest = list(args)
         # Pillow's form leads with (width, height), then the flat sequence
         pillow_form = kernel is not None or (len(rest) > 1 and not isinstance(rest[1], Real))
-        if size is None and rest and _is_size_pair(rest[0]) and pillow_form:
+        if size is None and rest and is_size_pair(rest[0]) and pillow_form:
             size = rest.pop(0)
         if kernel is None:
             if not rest:
@@ -126,7 +117,7 @@ class ParallelKernelFilter(ArrayFilter):
                 )
             kernel = rest.pop(0)
         if size is not None:
-            if not _is_size_pair(size):
+            if not is_size_pair(size):
                 raise TypeError(f"size must be (width, height), two ints, got {size!r}")
             weights = check_kernel_sequence(kernel, int(size[0]), int(size[1]))
         else:

@@ -12,7 +12,10 @@ Tests: test_errors.py.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +26,10 @@ __all__ = [
     "check_nonnegative",
     "check_number",
     "check_int",
+    "check_n_jobs",
+    "check_choice",
+    "check_folder",
+    "is_size_pair",
 ]
 
 
@@ -110,3 +117,54 @@ def check_int(name: str, value: object, lowest: int | None = None) -> int:
     if lowest is not None and number < lowest:
         raise ValueError(f"{name} must be an int >= {lowest}, got {value!r}")
     return number
+
+
+def is_size_pair(value: object) -> bool:
+    """Tell whether ``value`` is ``(width, height)``: two ints (NumPy's too), not bools."""
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) for v in value)
+    )
+
+
+def check_n_jobs(n_jobs: object) -> int | None:
+    """Return a worker count as joblib takes it: a non-zero int, or ``None``."""
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, Integral):
+        raise TypeError(
+            f"n_jobs must be an int or None, got {n_jobs!r} of type {type(n_jobs).__name__}"
+        )
+    if n_jobs == 0:
+        raise ValueError(
+            "n_jobs must be a non-zero int (1, 2, ... workers; -1 all CPUs, "
+            "-2 all but one, ...) or None, got 0"
+        )
+    return int(n_jobs)
+
+
+def check_choice(name: str, value: object, allowed: Sequence[str], what: str) -> str | None:
+    """Return ``value`` if it is ``None`` or one of the names ``allowed`` (``what`` they are)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be a {what} or None, got {value!r} of type {type(value).__name__}"
+        )
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)} or None, got {value!r}")
+    return value
+
+
+def check_folder(name: str, folder: object) -> str | None:
+    """Return an existing directory's path as a string, or ``None``."""
+    if folder is None:
+        return None
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a path or None, got {folder!r} of type {type(folder).__name__}"
+        )
+    if not Path(folder).is_dir():
+        raise ValueError(f"{name} must be an existing directory, got {folder!r}")
+    return os.fspath(folder)

@@ -20,13 +20,11 @@ from .. import pillow
 from ..filters import ParallelGaussianFilter
 from ..kernels import resolve_kernel
 from ..parallel import default_backend
+from ..pillow import PILLOW_MODES
 from ..testimage import test_chart
 from .common import UserError, shown
 from .files import open_checked
 from .jobs import PALETTE_OR_BILEVEL, working_mode
-
-#: The modes Pillow's own GaussianBlur takes.
-PILLOW_BLUR_MODES = ("L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK")
 
 __all__ = ["bench_command"]
 
@@ -39,7 +37,7 @@ def bench_command(args: argparse.Namespace) -> int:
     jobs = args.jobs or list(range(1, joblib.cpu_count() + 1))
     if args.pillow and args.size is not None:
         raise UserError("--pillow takes no --size: Pillow's GaussianBlur sizes its boxes itself")
-    can_pillow = im.mode in PILLOW_BLUR_MODES
+    can_pillow = im.mode in PILLOW_MODES
     runs = "1 run" if args.reps == 1 else f"{args.reps} runs"
     family = "pil_parallel_blur.pillow.GaussianBlur" if args.pillow else "ParallelGaussianFilter"
     print(

@@ -11,15 +11,11 @@ Tests: test_errors.py, test_parallel_engine.py.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral
-from pathlib import Path
 from typing import TypeVar
 
-import numpy as np
-
+from ..validators import check_choice, check_folder, check_n_jobs
 from .joblib_adapter import DASK_MISSING, backend_names, dask_installed
 
 __all__ = ["ParallelSettings", "Progress", "PARALLEL_PARAMETERS", "fill_parallel_doc"]
@@ -91,9 +87,9 @@ class ParallelSettings:
     progress: Progress | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "n_jobs", _check_n_jobs(self.n_jobs))
+        object.__setattr__(self, "n_jobs", check_n_jobs(self.n_jobs))
         _check_backend(self.backend)
-        object.__setattr__(self, "temp_folder", _check_temp_folder(self.temp_folder))
+        object.__setattr__(self, "temp_folder", check_folder("temp_folder", self.temp_folder))
         if self.progress is not None and not callable(self.progress):
             raise TypeError(
                 f"progress must be a callable progress(done, total) or None, got {self.progress!r}"
@@ -109,43 +105,7 @@ class ParallelSettings:
 fill_parallel_doc(ParallelSettings)
 
 
-def _check_n_jobs(n_jobs: object) -> int | None:
-    if n_jobs is None:
-        return None
-    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, Integral):
-        raise TypeError(
-            f"n_jobs must be an int or None, got {n_jobs!r} of type {type(n_jobs).__name__}"
-        )
-    if n_jobs == 0:
-        raise ValueError(
-            "n_jobs must be a non-zero int (1, 2, ... workers; -1 all CPUs, "
-            "-2 all but one, ...) or None, got 0"
-        )
-    return int(n_jobs)
-
-
 def _check_backend(backend: object) -> None:
-    if backend is None:
-        return
-    if not isinstance(backend, str):
-        raise TypeError(
-            f"backend must be a joblib backend name or None, got {backend!r} "
-            f"of type {type(backend).__name__}"
-        )
-    allowed = backend_names()
-    if backend not in allowed:
-        raise ValueError(f"backend must be one of {allowed} or None, got {backend!r}")
+    check_choice("backend", backend, backend_names(), "joblib backend name")
     if backend == "dask" and not dask_installed():
         raise ImportError(DASK_MISSING)
-
-
-def _check_temp_folder(folder: object) -> str | None:
-    if folder is None:
-        return None
-    if not isinstance(folder, (str, os.PathLike)):
-        raise TypeError(
-            f"temp_folder must be a path or None, got {folder!r} of type {type(folder).__name__}"
-        )
-    if not Path(folder).is_dir():
-        raise ValueError(f"temp_folder must be an existing directory, got {folder!r}")
-    return os.fspath(folder)
