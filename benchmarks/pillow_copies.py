@@ -69,7 +69,8 @@ def main() -> None:
     from pil_parallel_blur.about import cpu_model
 
     info = pil_parallel_blur.info()
-    print(f"machine: {cpu_model()}, {info['cpus']} usable CPUs, engine {info['engine']} ({info['simd']})")
+    engine = f"{info['engine']} ({info['simd']})"
+    print(f"machine: {cpu_model()}, {info['cpus']} usable CPUs, engine {engine}")
     print(f"24 MP RGB test chart, sigma {args.sigma}, 2 threads, {args.runs} runs, medians")
     for _ in range(2):
         for child in ("default", "kept"):
