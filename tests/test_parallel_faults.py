@@ -91,6 +91,7 @@ TALL = photo_like(700, 60, seed=11)
 
 
 @pytest.mark.usefixtures("parallel_always")
+@pytest.mark.filterwarnings("ignore:.*tasks which were still being processed:UserWarning")
 @pytest.mark.parametrize("backend", ["loky", "threading"])
 def test_keyboard_interrupt_in_parent(tmp_path, backend):
     def interrupt(done, total):
