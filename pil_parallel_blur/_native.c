@@ -572,7 +572,7 @@ static PyModuleDef_Slot ppb_slots[] = {
 static struct PyModuleDef ppb_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pil_parallel_blur._native",
-    .m_doc = "Compiled kernel of pil-parallel-blur's engine (see engine/__init__.py).",
+    .m_doc = "Compiled kernel of pil-parallel-blur's engine (see engine/compute.py).",
     .m_size = sizeof(ppb_state),
     .m_methods = ppb_methods,
     .m_slots = ppb_slots,
