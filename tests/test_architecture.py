@@ -185,3 +185,20 @@ def test_every_module_says_what_it_offers(path):
         and any(getattr(t, "id", "") == "__all__" for t in node.targets)
         for node in tree.body
     ), _name(path)
+
+
+def test_the_walk_of_sigma_stays_short():
+    """``benchmarks/trace_sigma.py``: at most 10 moves between modules, direct and by the FFT."""
+    import subprocess
+    import sys
+
+    script = PACKAGE.parent / "benchmarks" / "trace_sigma.py"
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    counts = [int(n) for n in re.findall(r"(\d+) moves between modules", done.stdout)]
+    assert len(counts) == 2 and max(counts) <= 10, done.stdout
+    import pil_parallel_blur
+
+    if pil_parallel_blur.info()["engine"] == "native":  # the walk ends in the C call
+        assert "_native.correlate" in done.stdout and "_native.spectral_columns" in done.stdout
