@@ -4,7 +4,7 @@ Prints every call that hands ``sigma``, or a value made from it, from one
 module to another (the package's modules, Pillow's ``Image`` where the walk
 starts, and the compiled ``_native`` where it ends), in the order they
 happen, and counts them. A value made from sigma is the filter that holds
-it, the kernel (``KernelSpec``, ``SeparableKernel``), the plan, a spectral
+it, the kernel (``KernelSpec``, ``SeparableKernel`` and its terms), the plan, a spectral
 plan or pass, a stage of tiles, or a function that closes over one of them.
 A module is a top-level module of the package or a whole sub-package
 (``engine``, ``parallel``, ``cli``: their faces only hand on names). Calls
@@ -30,7 +30,8 @@ from PIL import Image
 
 from pil_parallel_blur import ParallelGaussianFilter
 from pil_parallel_blur.engine import CorrelationPlan, SpectralPass, SpectralPlan
-from pil_parallel_blur.kernels import KernelSpec, SeparableKernel
+from pil_parallel_blur.kernel_terms import Transposed
+from pil_parallel_blur.kernels import GaussianTerms, KernelSpec, SeparableKernel
 from pil_parallel_blur.parallel.tiles import Stage
 
 #: The values made from sigma on its way to the C call.
@@ -38,6 +39,8 @@ CARRIERS = (
     ParallelGaussianFilter,
     KernelSpec,
     SeparableKernel,
+    GaussianTerms,
+    Transposed,
     CorrelationPlan,
     SpectralPlan,
     SpectralPass,

@@ -37,10 +37,13 @@ class SeparableKernel:
     image is long are folded into the outermost tap that still reads a
     distinct sample (with edge replication they all read the edge sample), so
     the result is the same and a kernel of any size costs no more than twice
-    the image. Integer results are rounded by ``rounding`` (``"rint"``, half
-    to even, or ``"half_up"`` like ``ImageFilter.Kernel``); a ``grid`` ``s``
-    says every exact result on an integer image is a multiple of ``1/s``, so
-    exact ties can be kept ties. ``identity``: the kernel is a single 1.
+    the image. ``fold`` is a plain value with a ``__call__`` (``GaussianTerms``,
+    ``BoxTerms``, ``ExplicitTerms``, ``Transposed``), so the kernel, and the
+    filters that hold it, pickle. Integer results are rounded by ``rounding``
+    (``"rint"``, half to even, or ``"half_up"`` like ``ImageFilter.Kernel``);
+    a ``grid`` ``s`` says every exact result on an integer image is a multiple
+    of ``1/s``, so exact ties can be kept ties. ``identity``: the kernel is a
+    single 1.
     """
 
     fold: Callable[[int, int], Terms]
@@ -49,18 +52,32 @@ class SeparableKernel:
     grid: float | None = None
     identity: bool = False
 
-    def terms(self, height: int, width: int) -> Terms:
-        """Return the terms for an image of ``height`` × ``width``, folded to it."""
-        return self.fold(height, width)
-
     def transposed(self) -> SeparableKernel:
         """Return this kernel for the image turned by 90° (x and y swapped)."""
-        fold = self.fold
-
-        def swapped(height: int, width: int) -> Terms:
-            return tuple((g_x, g_y) for g_y, g_x in fold(width, height))
-
+        swapped = Transposed(self.fold)
         return SeparableKernel(swapped, self.offset, self.rounding, self.grid, self.identity)
+
+
+@dataclass(frozen=True)
+class Transposed:
+    """The terms of a kernel for the image turned by 90°: ``fold``'s, x and y swapped."""
+
+    fold: Callable[[int, int], Terms]
+
+    def __call__(self, height: int, width: int) -> Terms:
+        """Return the terms for an image of ``height`` × ``width``, folded to it."""
+        return tuple((g_x, g_y) for g_y, g_x in self.fold(width, height))
+
+
+@dataclass(frozen=True, eq=False)
+class ExplicitTerms:
+    """Terms given as taps (a general kernel's), folded to each image they meet."""
+
+    pairs: Terms
+
+    def __call__(self, height: int, width: int) -> Terms:
+        """Return the terms for an image of ``height`` × ``width``, folded to it."""
+        return tuple((fold_taps(y, height), fold_taps(x, width)) for y, x in self.pairs)
 
 
 def check_kernel(kernel: object, name: str = "kernel") -> np.ndarray:
@@ -163,10 +180,7 @@ def from_terms(
     if rounding not in ("rint", "half_up"):
         raise ValueError(f"rounding must be 'rint' or 'half_up', got {rounding!r}")
 
-    def fold(height: int, width: int) -> Terms:
-        return tuple((fold_taps(y, height), fold_taps(x, width)) for y, x in pairs)
-
-    return SeparableKernel(fold, float(offset), rounding, grid)
+    return SeparableKernel(ExplicitTerms(pairs), float(offset), rounding, grid)
 
 
 def result_grid(

@@ -10,6 +10,7 @@ Tests: test_kernels.py, test_errors.py.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -72,16 +73,23 @@ class KernelSpec(NamedTuple):
 
     def separable(self) -> SeparableKernel:
         """Return the Gaussian as the engine takes it (rounded half to even)."""
-
-        def fold(height: int, width: int) -> Terms:
-            return (self.factors((height, width)),)
-
-        return SeparableKernel(fold, identity=self.is_identity)
+        return SeparableKernel(GaussianTerms(self), identity=self.is_identity)
 
     @property
     def is_identity(self) -> bool:
         """True when the kernel is a single 1 (``sigma == 0`` on both axes)."""
         return self.size_x == 1 and self.size_y == 1
+
+
+@dataclass(frozen=True)
+class GaussianTerms:
+    """A resolved Gaussian as one term, folded to each image it meets."""
+
+    spec: KernelSpec
+
+    def __call__(self, height: int, width: int) -> Terms:
+        """Return the term for an image of ``height`` × ``width``, folded to it."""
+        return (self.spec.factors((height, width)),)
 
 
 #: Largest sigma taken: a Gaussian this wide is flat over any image that fits
@@ -282,9 +290,18 @@ def box_kernel(radius_x: float, radius_y: float) -> SeparableKernel:
     image: the cost does not grow with the radius.
     """
     d_x, d_y = _box_taps(radius_x, 0)[1], _box_taps(radius_y, 0)[1]
-
-    def fold(height: int, width: int) -> Terms:
-        return ((_box_taps(radius_y, height)[0], _box_taps(radius_x, width)[0]),)
-
     grid = float(d_x * d_y) if d_x and d_y else None
-    return SeparableKernel(fold, grid=grid, identity=radius_x == radius_y == 0)
+    terms = BoxTerms(radius_x, radius_y)
+    return SeparableKernel(terms, grid=grid, identity=radius_x == radius_y == 0)
+
+
+@dataclass(frozen=True)
+class BoxTerms:
+    """Pillow's box of radius ``(x, y)`` as one term, folded to each image it meets."""
+
+    radius_x: float
+    radius_y: float
+
+    def __call__(self, height: int, width: int) -> Terms:
+        """Return the term for an image of ``height`` × ``width``, folded to it."""
+        return ((_box_taps(self.radius_y, height)[0], _box_taps(self.radius_x, width)[0]),)

@@ -149,3 +149,31 @@ def test_rows_wider_than_the_encoder_chunk():
     a = photo_like(24, 90_000, seed=4)
     out = np.asarray(Image.fromarray(a).filter(ParallelGaussianFilter(size=7, sigma=2)))
     assert_spec_accuracy(out, a, reference_kernel(7, 2.0))
+
+
+def _filters_to_pickle():
+    from pil_parallel_blur import (
+        ParallelBoxBlur,
+        ParallelKernelFilter,
+        ParallelUnsharpMask,
+        pillow,
+    )
+
+    return [
+        ParallelGaussianFilter((2, 3.5), n_jobs=2),
+        ParallelBoxBlur((2.5, 0.5)),
+        ParallelUnsharpMask(1.5, 120, 2),
+        ParallelKernelFilter([[1, 2, 1], [0, 1, 0], [1, 0, 1]]),
+        pillow.GaussianBlur(2),
+    ]
+
+
+@pytest.mark.parametrize("flt", _filters_to_pickle(), ids=lambda f: type(f).__name__)
+def test_filters_pickle_and_filter_alike(flt):
+    """A filter travels to worker processes (a data loader's spawn) and blurs the same there."""
+    import pickle
+
+    again = pickle.loads(pickle.dumps(flt))
+    im = Image.fromarray(photo_like(37, 29, seed=21))
+    assert im.filter(again).tobytes() == im.filter(flt).tobytes()
+    assert repr(again) == repr(flt)

@@ -10,6 +10,7 @@ Tests: test_accuracy.py, test_fidelity.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -131,8 +132,9 @@ class KernelTerms(Protocol):
         """``s`` when every exact result on an integer image is a multiple of ``1/s``."""
         ...  # pragma: no cover
 
-    def terms(self, height: int, width: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-        """Return the terms ``(g_y, g_x)`` for an image of that size, folded to it."""
+    @property
+    def fold(self) -> Callable[[int, int], tuple[tuple[np.ndarray, np.ndarray], ...]]:
+        """Return the terms ``(g_y, g_x)`` for an image of ``(height, width)``, folded to it."""
         ...  # pragma: no cover
 
 
@@ -165,12 +167,12 @@ def plan_correlation(
     channels = int(shape[2]) if len(shape) == 3 else 1
     pairs = tuple(
         (np.ascontiguousarray(y, np.float64), np.ascontiguousarray(x, np.float64))
-        for y, x in kernel.terms(height, width)
+        for y, x in kernel.fold(height, width)
     )
     if not pairs or len({(len(y), len(x)) for y, x in pairs}) != 1:
         raise ValueError("a kernel's terms must be one or more (g_y, g_x) pairs of equal lengths")
     if any(len(y) > max(2 * height - 1, 1) or len(x) > max(2 * width - 1, 1) for y, x in pairs):
-        raise ValueError("a kernel's terms must be folded to the image (kernels.fold_taps)")
+        raise ValueError("a kernel's terms must be folded to the image (kernel_terms.fold_taps)")
     samples = height * width * channels
     compute, grid = _compute_type(dtype, samples, pairs, kernel.offset, kernel.grid)
     integer = dtype.kind in "ui"
