@@ -134,7 +134,7 @@ def test_photo_like_image_large_kernels(size, sigma):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float32, np.int64])
-def test_a_band_from_shipped_rows_equals_the_whole(dtype):
+def test_a_stripe_from_shipped_rows_equals_the_whole(dtype):
     """correlate_tile on a tile given only the rows it reads (the Dask path)."""
     from pil_parallel_blur.engine import Tile, correlate_tile, plan_correlation, rows_read
     from pil_parallel_blur.kernels import resolve_kernel
@@ -159,11 +159,11 @@ def test_a_band_from_shipped_rows_equals_the_whole(dtype):
         (20, 21, 69, 70),
     ]:
         first, last = rows_read(plan, start, stop)
-        band = np.full((stop - start, 70, 3), 7, dtype)
+        stripe = np.full((stop - start, 70, 3), 7, dtype)
         tile = Tile(start, stop, left, right)
-        correlate_tile(a[first:last].copy(), first, band, start, tile, plan)
-        np.testing.assert_array_equal(band[:, left:right], whole[start:stop, left:right])
-        assert (band[:, :left] == 7).all() and (band[:, right:] == 7).all()  # only the tile
+        correlate_tile(a[first:last].copy(), first, stripe, start, tile, plan)
+        np.testing.assert_array_equal(stripe[:, left:right], whole[start:stop, left:right])
+        assert (stripe[:, :left] == 7).all() and (stripe[:, right:] == 7).all()  # only the tile
 
 
 def test_rows_missing_from_the_source_are_refused():

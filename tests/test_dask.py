@@ -52,7 +52,7 @@ def test_explicit_backend_and_parallel_config_match_local(client):
 
 @pytest.mark.usefixtures("parallel_always")
 def test_large_sigma_ships_columns_then_rows_and_matches_local(client):
-    """σ 90 goes through the FFT: column stripes, then row bands, travel to the workers."""
+    """σ 90 goes through the FFT: column strips, then row stripes, travel to the workers."""
     local = gaussian_blur(IMAGE, sigma=90, n_jobs=1)
     remote = gaussian_blur(IMAGE, sigma=90, backend="dask")
     assert remote.tobytes() == local.tobytes()
@@ -70,13 +70,13 @@ def test_killed_worker_mid_run_is_recovered_or_reported(client):
     pids = list(client.run(os.getpid).values())
     killed = []
 
-    def kill_after_first_band(done, total):
+    def kill_after_first_tile(done, total):
         if not killed:
             os.kill(pids[0], signal.SIGKILL)
             killed.append(done)
 
     try:
-        out = gaussian_blur(big, sigma=8, backend="dask", progress=kill_after_first_band)
+        out = gaussian_blur(big, sigma=8, backend="dask", progress=kill_after_first_tile)
     except Exception as e:  # a clean, single error is the other allowed outcome
         assert "Traceback" not in str(e)
     else:

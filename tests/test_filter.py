@@ -130,7 +130,7 @@ def test_positional_size_sigma_is_refused():
 
 @pytest.mark.parametrize("mode", ["RGB", "LA", "I;16B", "F"])
 def test_large_image_rebuilt_by_parallel_decode(mode):
-    """Over 8 MB the result image is decoded in bands by the thread pool."""
+    """Over 8 MB the result image is decoded in stripes of rows by the thread pool."""
     rng = np.random.default_rng(1)
     n = len(Image.new(mode, (1, 1)).tobytes()) * 1500 * 3000
     raw = rng.integers(0, 256, n, dtype=np.uint8)

@@ -1,4 +1,4 @@
-"""SPEC §3 determinism and §6 engine: bands, dump, memmaps, clean-up."""
+"""SPEC §3 determinism and §6 engine: tiles, dump, memmaps, clean-up."""
 
 import os
 import sys
@@ -15,7 +15,7 @@ from pil_parallel_blur.kernels import from_terms, resolve_kernel
 from pil_parallel_blur.parallel import ParallelSettings, paths
 from pil_parallel_blur.parallel import tiles as tiling
 
-# 803 rows: the bands of 2 or 3 workers never divide it evenly.
+# 803 rows: the stripes of 2 or 3 workers never divide it evenly.
 TALL = photo_like(803, 41, seed=5)
 
 
@@ -33,7 +33,7 @@ def test_bytes_do_not_depend_on_jobs_or_backend(size, sigma):
     for workers in (2, 3):
         tiles = parallel.cut_tiles(plan, workers)
         heights = {t.bottom - t.top for t in tiles}
-        assert len(heights) > 1, "the test should cover unequal bands"
+        assert len(heights) > 1, "the test should cover unequal stripes"
         assert tiles[0].top == 0 and tiles[-1].bottom == TALL.shape[0]
     assert_spec_accuracy(
         np.frombuffer(results[("loky", 2)], np.uint8).reshape(TALL.shape),
@@ -86,7 +86,7 @@ def test_process_backend_maps_a_private_dump(tmp_path, monkeypatch):
     work.mkdir()
     out = gaussian_blur(TALL, sigma=2, size=7, n_jobs=2, backend="loky", temp_folder=str(work))
     notes = [p.read_text().split() for p in seen.iterdir()]
-    assert len(notes) == 8  # 2 workers x 4 bands
+    assert len(notes) == 8  # 2 workers x 4 tiles
     assert {n[0] for n in notes} == {"memmap"}
     assert {n[1] for n in notes} == {"False"}
     assert {n[2] for n in notes} == {"0o700"}
@@ -103,7 +103,7 @@ def test_temp_folder_removed_after_failure(tmp_path, monkeypatch, how):
         if start > 0:
             if how == "crash":
                 os._exit(3)
-            raise RuntimeError(f"band {start} failed")
+            raise RuntimeError(f"tile {start} failed")
 
     monkeypatch.setattr(paths, "_tile_from_files", failing)
     expected = (
@@ -163,19 +163,19 @@ def test_default_backend_is_threads_after_a_plain_install(monkeypatch):
 
 @pytest.mark.usefixtures("parallel_always")
 @pytest.mark.parametrize("backend", ["threading", "loky"])
-def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
+def test_failing_tile_raises_once_and_pool_recovers(monkeypatch, backend):
     real = paths.compute_tile
 
     def failing(src, src_row0, out, out_row0, tile, plan):
         if tile.top > 0:
-            raise ValueError(f"band at row {tile.top} failed")
+            raise ValueError(f"tile at row {tile.top} failed")
         return real(src, src_row0, out, out_row0, tile, plan)
 
     real_files = paths._tile_from_files
 
     def failing_files(padded_path, out_path, tile, plan):
         if tile.top > 0:
-            raise ValueError(f"band at row {tile.top} failed")
+            raise ValueError(f"tile at row {tile.top} failed")
         return real_files(padded_path, out_path, tile, plan)
 
     if backend == "threading":
@@ -189,7 +189,7 @@ def test_failing_band_raises_once_and_pool_recovers(monkeypatch, backend):
     assert_spec_accuracy(out, TALL, reference_kernel(7, 2.0))
 
 
-def test_progress_is_reported_per_band(monkeypatch, parallel_always):
+def test_progress_is_reported_per_tile(monkeypatch, parallel_always):
     seen = []
     gaussian_blur(
         TALL, sigma=2, n_jobs=2, backend="threading", progress=lambda d, t: seen.append((d, t))

@@ -177,8 +177,8 @@ def test_temp_folder_that_disappears(tmp_path):
             TALL, sigma=4, n_jobs=2, backend="loky", temp_folder=str(tmp_path), progress=remove_it
         )
     except (FileNotFoundError, OSError):
-        pass  # the bands not yet started could not open their files: one clear error
-    else:  # every band had its files open already: unlinked files stay readable
+        pass  # the tiles not yet started could not open their files: one clear error
+    else:  # every tile had its files open already: unlinked files stay readable
         assert_spec_accuracy(out, TALL, reference_kernel(25, 4.0))
     assert list(tmp_path.iterdir()) == []
     out = gaussian_blur(TALL, sigma=2, n_jobs=2, backend="loky", temp_folder=str(tmp_path))
