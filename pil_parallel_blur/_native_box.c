@@ -68,8 +68,14 @@ static int columns_passes(box_columns_fn pass, const uint8_t *src, Py_ssize_t sr
 /* Eight bytes of eight rows turned into eight bytes of eight columns with
  * 64-bit words (three rounds of swapping halves), where a word's first byte is
  * its lowest: little-endian targets. */
+#ifndef BOX_WORD_TRANSPOSE /* -DBOX_WORD_TRANSPOSE=0: the byte loop alone, as on big-endian targets */
 #if (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) || defined(_WIN32)
 #define BOX_WORD_TRANSPOSE 1
+#else
+#define BOX_WORD_TRANSPOSE 0
+#endif
+#endif
+#if BOX_WORD_TRANSPOSE
 #define BOX_SWAP(x, y, shift, mask)                                   \
     do {                                                              \
         const uint64_t a_ = (x), b_ = (y);                            \
@@ -100,8 +106,6 @@ static inline void transpose_8x8(const uint8_t *src, Py_ssize_t src_stride, uint
     for (int i = 0; i < BOX_TRANSPOSE; i++)
         memcpy(dst + i * dst_stride, &r[i], sizeof r[i]);
 }
-#else
-#define BOX_WORD_TRANSPOSE 0
 #endif
 
 /* dst[k * dst_stride + j] = src[j * src_stride + k] for j < rows, k < cols:
