@@ -103,18 +103,22 @@ class ParallelGaussianFilter(ArrayFilter):
     def from_kernel(cls, kernel: KernelSpec, settings: ParallelSettings) -> ParallelGaussianFilter:
         """Make the filter from values validated already (the command line's jobs)."""
         flt = cls.__new__(cls)
-        flt.kernel, flt.settings = kernel, settings
-        flt._terms = kernel.separable()
-        flt._size = (kernel.size_x, kernel.size_y)
-        flt._sigma = (kernel.sigma_x, kernel.sigma_y)
+        flt.settings = settings
+        sizes, sigmas = (kernel.size_x, kernel.size_y), (kernel.sigma_x, kernel.sigma_y)
+        flt._keep(kernel, sizes, sigmas)
         return flt
 
     def _configure(self, size: object, sigma: object) -> None:
         """Validate and keep a size and sigma (``None``: the defaults)."""
-        self.kernel: KernelSpec = resolve_kernel(size, sigma, allow_zero=True)
-        self._terms = self.kernel.separable()
+        kernel = resolve_kernel(size, sigma, allow_zero=True)
+        self._keep(kernel, size, DEFAULT_SIGMA if sigma is None else sigma)
+
+    def _keep(self, kernel: KernelSpec, size: object, sigma: object) -> None:
+        """Keep the resolved kernel, the one value the blur takes, and what was given."""
+        self.kernel: KernelSpec = kernel
+        self._terms = kernel.separable()
         self._size = size
-        self._sigma = DEFAULT_SIGMA if sigma is None else sigma
+        self._sigma = sigma
 
     @property
     def radius(self) -> Any:

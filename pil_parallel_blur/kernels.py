@@ -254,32 +254,39 @@ def gaussian_kernel(
     return np.outer(g_y, g_x)
 
 
-def _box_taps(radius: float, length: int | None = None) -> tuple[np.ndarray, int | None]:
+def _box_taps(radius: float, length: int) -> np.ndarray:
     """Pillow's box: ``2·floor(r) + 1`` ones and the fraction at each end, over ``2r + 1``.
 
     On a line of ``length`` samples, taps that reach past it are folded into
     the outermost ones (they all read the edge sample), so a radius of 10⁷ on
-    a 12-pixel image costs 23 taps, not 2·10⁷. Also returns ``d`` when every
-    weight is a multiple of ``1/d`` (integer radius, or a fraction with a
-    small power-of-two denominator), else ``None``.
+    a 12-pixel image costs 23 taps, not 2·10⁷.
     """
     whole = int(radius)
     frac = radius - whole
     reach = whole + (1 if frac else 0)
-    keep = reach if length is None else min(reach, max(length - 1, 0))
+    keep = min(reach, max(length - 1, 0))
     distance = np.abs(np.arange(-keep, keep + 1))
     taps = np.where(distance <= whole, 1.0, frac)
     if keep < reach:  # every tap from keep on reads the edge sample
         beyond = float(whole - keep) + frac  # weights past the outermost kept tap
         taps[0] += beyond
         taps[-1] += beyond
-    denominator = None
+    weights: np.ndarray = taps / (2 * radius + 1)
+    return weights
+
+
+def _box_denominator(radius: float) -> int | None:
+    """Return ``d`` when every weight of the box is a multiple of ``1/d``, else ``None``.
+
+    So it is for an integer radius, or a fraction with a small power-of-two
+    denominator.
+    """
+    frac = radius - int(radius)
     for bits in range(11):  # frac = p / 2^bits
-        scaled = frac * 2**bits
-        if scaled == int(scaled):
-            denominator = round((2 * radius + 1) * 2**bits)
-            break
-    return taps / (2 * radius + 1), denominator
+        scale = 1 << bits
+        if frac * scale == int(frac * scale):
+            return round((2 * radius + 1) * scale)
+    return None
 
 
 def box_kernel(radius_x: float, radius_y: float) -> SeparableKernel:
@@ -289,7 +296,7 @@ def box_kernel(radius_x: float, radius_y: float) -> SeparableKernel:
     ``1/d`` (see ``result_grid``), else ``None``. The taps are folded to the
     image: the cost does not grow with the radius.
     """
-    d_x, d_y = _box_taps(radius_x, 0)[1], _box_taps(radius_y, 0)[1]
+    d_x, d_y = _box_denominator(radius_x), _box_denominator(radius_y)
     grid = float(d_x * d_y) if d_x and d_y else None
     terms = BoxTerms(radius_x, radius_y)
     return SeparableKernel(terms, grid=grid, identity=radius_x == radius_y == 0)
@@ -304,4 +311,4 @@ class BoxTerms:
 
     def __call__(self, height: int, width: int) -> Terms:
         """Return the term for an image of ``height`` × ``width``, folded to it."""
-        return ((_box_taps(self.radius_y, height)[0], _box_taps(self.radius_x, width)[0]),)
+        return ((_box_taps(self.radius_y, height), _box_taps(self.radius_x, width)),)
