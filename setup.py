@@ -1,5 +1,7 @@
 """Build the optional compiled kernel; everything else is in pyproject.toml.
 
+Three modules: the engine (``_native``), Pillow's box passes (``_native_box``) and
+the widening of rows to Pillow's pixels (``_native_pixels``).
 ``-ffp-contract=off`` keeps every SIMD level's arithmetic identical (no level
 fuses a multiply and an add that another does not). The extension is optional:
 if it cannot be built, the package installs and runs on its NumPy engine.
@@ -27,6 +29,13 @@ setup(
             "pil_parallel_blur._native_box",
             sources=["pil_parallel_blur/_native_box.c"],
             depends=["pil_parallel_blur/_native_cpu.h"],
+            extra_compile_args=["-O3", "-std=c11"],
+            optional=True,
+        ),
+        # Rows widened to the 4-byte pixels Pillow stores (pillow_adapter.py): copies only
+        Extension(
+            "pil_parallel_blur._native_pixels",
+            sources=["pil_parallel_blur/_native_pixels.c"],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,
         ),

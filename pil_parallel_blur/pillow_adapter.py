@@ -5,6 +5,10 @@ use with a fallback that ``tests/test_adapters.py`` forces:
 
 * ``Image._getencoder`` (the raw encoder, to copy a core into one NumPy
   buffer in chunks): else ``numpy.asarray`` of the image;
+* ``Image.core.map_buffer`` (what ``Image.frombuffer`` calls; it makes a core
+  whose memory is a buffer's): the result array becomes the new image's
+  memory, as it is or widened to Pillow's 4-byte pixels by the compiled
+  ``_native_pixels`` module; else the decoder hooks below;
 * ``Image._getdecoder`` and ``Image.core.new`` (to decode stripes of rows into a
   new core on several threads): else ``Image.frombytes`` on one thread;
 * ``Image.Image()._new``, which wraps the core ``Image.filter`` hands a filter
@@ -17,12 +21,25 @@ Tests: test_adapters.py, test_accuracy.py (every mode).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from itertools import pairwise
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+
+def _load_pixels() -> ModuleType | None:
+    """Import the compiled widening of rows, if built (else Pillow's decoder copies)."""
+    try:
+        return importlib.import_module("pil_parallel_blur._native_pixels")
+    except ImportError:
+        return None
+
+
+_native_pixels = _load_pixels()
 
 __all__ = ["SUPPORTED_MODES", "check_mode", "core_to_array", "array_to_core"]
 
@@ -68,9 +85,9 @@ def check_mode(mode: str) -> None:
 
 
 def private_hook(name: str) -> Any | None:
-    """Return Pillow's private ``_getencoder``, ``_getdecoder`` or ``core.new``, if it has it."""
+    """Return the private ``_getencoder``, ``_getdecoder`` or ``core.*`` hook, if Pillow has it."""
     core = getattr(Image, "core", None)
-    owner, attribute = (core, "new") if name == "core.new" else (Image, name)
+    owner, attribute = (core, name[5:]) if name.startswith("core.") else (Image, name)
     return getattr(owner, attribute, None)
 
 
@@ -166,14 +183,64 @@ _DECODE_CHUNK_BYTES = 4 << 20
 MapRows = Callable[[Callable[..., object], Sequence[tuple[object, ...]]], None]
 
 
+#: Modes whose samples are stored as the array holds them (Pillow's raw decoder
+#: copies them byte for byte): the array itself becomes the image's memory.
+_STORED_AS_IS = frozenset(
+    {"L", "I;16", "I;16L", "I;16B", "I;16N", "I", "F", "RGBA", "RGBa", "RGBX", "CMYK"}
+)
+#: Modes stored as 4 bytes a pixel for 3 samples (then 255) or 2 (L, L, L, A):
+#: widened into a new array first.
+_WIDENED = frozenset({"RGB", "YCbCr", "HSV", "LAB", "LA", "La"})
+
+
+def _widened(array: np.ndarray, map_rows: MapRows | None) -> np.ndarray:
+    """Return ``array`` widened to Pillow's 4-byte pixels, in stripes on ``map_rows``'s tasks."""
+    height, width, channels = array.shape
+    src = np.ascontiguousarray(array)
+    out = np.empty((height, width, 4), np.uint8)
+    n = max(1, -(-out.nbytes // _DECODE_CHUNK_BYTES)) if map_rows is not None else 1
+    cuts = [height * i // n for i in range(n + 1)]
+    assert _native_pixels is not None  # checked by the caller
+    stripes = [(src, out, width, channels, a, b) for a, b in pairwise(cuts) if b > a]
+    if map_rows is None or len(stripes) < 2:
+        for stripe in stripes:
+            _native_pixels.widen(*stripe)
+    else:
+        map_rows(_native_pixels.widen, stripes)
+    return out
+
+
+def _mapped_core(array: np.ndarray, mode: str, map_rows: MapRows | None) -> Any | None:
+    """Hand ``array`` (or a widened copy) to Pillow as a new core's memory; ``None``: can't."""
+    mapper = private_hook("core.map_buffer")
+    if mapper is None:
+        return None
+    if mode in _STORED_AS_IS:
+        contiguous = array.flags.c_contiguous and array.flags.writeable
+        store = array if contiguous else np.array(array, order="C")
+    elif mode in _WIDENED and _native_pixels is not None and array.dtype == np.uint8:
+        store = _widened(array, map_rows)
+    else:
+        return None
+    height, width = array.shape[:2]
+    return mapper(store, (width, height), "raw", 0, (mode, 0, 1))
+
+
 def array_to_core(array: np.ndarray, mode: str, map_rows: MapRows | None = None) -> Any:
     """Build a Pillow ``ImagingCore`` of ``mode`` from an array made by ``core_to_array``.
 
-    With ``map_rows`` (``Workers.map_small``) and a large image, stripes of
-    rows are decoded into a new image by the tasks it runs (Pillow's decoder
-    releases the GIL, so threads share the copy ``Image.frombytes`` does on
-    one core).
+    The array is handed over: where Pillow can take a buffer as an image's
+    memory, the new core keeps ``array`` itself (modes stored as the array
+    holds them, such as L, RGBA, I and F) or a copy widened to Pillow's 4-byte
+    pixels (RGB, YCbCr, HSV, LAB, LA, La), so the caller must not write to
+    ``array`` afterwards. Otherwise, with ``map_rows`` (``Workers.map_small``)
+    and a large image, stripes of rows are decoded into a new image by the
+    tasks it runs (Pillow's decoder releases the GIL, so threads share the
+    copy ``Image.frombytes`` does on one core).
     """
+    mapped = _mapped_core(array, mode, map_rows)
+    if mapped is not None:
+        return mapped
     array = _to_raw(array, mode)
     height, width = array.shape[:2]
     new, factory = private_hook("core.new"), private_hook("_getdecoder")

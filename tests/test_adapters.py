@@ -7,6 +7,9 @@ query for "which backend did an enclosing parallel_config choose?"; the test
 of ``context_backend`` fails if the private name it reads moves.
 """
 
+import ctypes
+import pickle
+
 import joblib
 import numpy as np
 import pytest
@@ -48,25 +51,113 @@ def test_without_the_raw_encoder_the_array_comes_from_numpy(monkeypatch, mode):
 
 @pytest.mark.parametrize("hook", ["_getdecoder", "core.new"])
 def test_without_a_decoder_hook_the_image_comes_from_frombytes(monkeypatch, hook):
+    _hide(monkeypatch, "core.map_buffer")  # the decoder is map_buffer's fallback
     asked = []
     real = pillow_adapter.private_hook
     with monkeypatch.context() as m:
         m.setattr(pillow_adapter, "private_hook", lambda name: asked.append(name) or real(name))
         want = _filtered(BIG)
-    assert hook in asked  # the fast path uses it
-    _hide(monkeypatch, hook)
+    assert hook in asked  # the decoding path uses it
+    _hide(monkeypatch, "core.map_buffer", hook)
     assert _filtered(BIG) == want
+
+
+class _ArrowArray(ctypes.Structure):
+    """The Arrow C data interface's ``ArrowArray``, as far as the buffers."""
+
+
+_ArrowArray._fields_ = [
+    *((name, ctypes.c_int64) for name in ("length", "nulls", "offset", "n_buffers", "n_kids")),
+    ("buffers", ctypes.POINTER(ctypes.c_void_p)),
+    ("kids", ctypes.POINTER(ctypes.POINTER(_ArrowArray))),
+]
+
+
+def _stored(core):
+    """Every byte Pillow stores for a one-block core, 4-byte pixels' pads included.
+
+    Read through the core's Arrow export (a test may reach into Pillow's memory;
+    the package does not).
+    """
+    capsule = core.__arrow_c_array__()
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    array = _ArrowArray.from_address(get(capsule, b"arrow_array"))
+    if array.n_kids:  # one list of 4 bytes a pixel
+        array = array.kids[0].contents
+        size = array.length
+    else:  # one sample a pixel
+        size = array.length * np.asarray(Image.new(core.mode, (1, 1))).itemsize
+    return ctypes.string_at(array.buffers[1], size)
+
+
+#: Every mode the filters take, as a small image of photo-like samples.
+def _small(mode, seed):
+    pixels = photo_like(23, 31, seed=seed)
+    if mode in ("RGB", "YCbCr", "HSV", "LAB"):
+        return Image.frombytes(mode, (31, 23), pixels.tobytes())
+    if mode in ("RGBA", "RGBa", "RGBX", "CMYK"):
+        return Image.frombytes(mode, (31, 23), np.dstack([pixels, pixels[..., :1]]).tobytes())
+    if mode in ("LA", "La"):
+        return Image.frombytes(mode, (31, 23), pixels[..., :2].tobytes())
+    if mode == "L":
+        return Image.fromarray(pixels[..., 0])
+    if mode == "I":
+        return Image.fromarray(pixels[..., 0].astype(np.int32) * 9000 - 10**6)
+    if mode == "F":
+        return Image.fromarray(pixels[..., 0].astype(np.float32) / 7)
+    return Image.fromarray(pixels[..., 0].astype(np.uint16) * 250).convert(mode)
+
+
+@pytest.mark.parametrize("mode", pillow_adapter.SUPPORTED_MODES)
+def test_an_array_handed_to_pillow_is_stored_as_pillows_decoder_stores_it(monkeypatch, mode):
+    """Mapped (or widened) memory holds the bytes Pillow's raw decoder writes, pads included."""
+    image = _small(mode, seed=len(mode))
+    array = pillow_adapter.core_to_array(image.im)
+    mapped = pillow_adapter.array_to_core(array.copy(), mode)
+    _hide(monkeypatch, "core.map_buffer")
+    decoded = pillow_adapter.array_to_core(array.copy(), mode)
+    assert (mapped.mode, mapped.size) == (decoded.mode, decoded.size) == (mode, image.size)
+    got, want = Image.Image()._new(mapped), Image.Image()._new(decoded)
+    assert got.tobytes() == want.tobytes() == image.tobytes()
+    assert _stored(mapped) == _stored(decoded)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "LA", "LAB"])
+def test_without_the_compiled_widening_the_decoder_builds_the_image(monkeypatch, mode):
+    image = _small(mode, seed=9)
+    want = image.filter(ParallelGaussianFilter(2, n_jobs=2))
+    monkeypatch.setattr(pillow_adapter, "_native_pixels", None)
+    got = image.filter(ParallelGaussianFilter(2, n_jobs=2))
+    assert got.tobytes() == want.tobytes()
+
+
+def test_a_mapped_result_is_an_ordinary_writable_image():
+    """Pillow owns the handed-over memory: the result can be drawn on, copied, pickled."""
+    out = BIG.filter(ParallelGaussianFilter(2, n_jobs=2))
+    assert not out.readonly
+    before = out.getpixel((5, 7))
+    twin = out.copy()
+    out.putpixel((5, 7), (1, 2, 3))
+    assert out.getpixel((5, 7)) == (1, 2, 3) and twin.getpixel((5, 7)) == before
+    assert pickle.loads(pickle.dumps(out)).tobytes() == out.tobytes()
+
+
+def test_a_strided_array_is_copied_before_pillow_takes_it():
+    array = np.asarray(BIG.convert("L"))[:, ::2]
+    core = pillow_adapter.array_to_core(array, "L")
+    assert Image.Image()._new(core).tobytes() == np.ascontiguousarray(array).tobytes()
 
 
 def test_the_hooks_are_there_in_this_pillow():
     """Fails when Pillow drops one: the fast path would be lost without a sound."""
-    for name in ["_getencoder", "_getdecoder", "core.new"]:
+    for name in ["_getencoder", "_getdecoder", "core.new", "core.map_buffer"]:
         assert callable(pillow_adapter.private_hook(name)), name
 
 
 def test_every_pillow_hook_gone_at_once(monkeypatch):
     want = BIG.filter(ParallelKernelFilter([[1, 2, 1], [2, 4, 2], [1, 2, 1]], n_jobs=2))
-    _hide(monkeypatch, "_getencoder", "_getdecoder", "core.new")
+    _hide(monkeypatch, "_getencoder", "_getdecoder", "core.new", "core.map_buffer")
     got = BIG.filter(ParallelKernelFilter([[1, 2, 1], [2, 4, 2], [1, 2, 1]], n_jobs=2))
     assert got.tobytes() == want.tobytes()
 
