@@ -110,7 +110,7 @@ def trace(sigma: float, size: tuple[int, int]) -> list[tuple[str, str, str]]:
             return
         if event == "c_call":
             owner = getattr(arg, "__module__", None) or ""
-            if owner.startswith(OURS + "._native"):
+            if owner == OURS + "._native":  # the engine (not the copies around it)
                 caller = _module(frame)
                 name = getattr(arg, "__name__", "?")
                 moves.append((caller or "?", owner.removeprefix(OURS + "."), name))

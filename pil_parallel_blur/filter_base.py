@@ -65,5 +65,5 @@ class ArrayFilter(ImageFilter.MultibandFilter):
         if not self._admit(image):
             return image.copy()
         workers = Workers(self.settings)  # resolved once per call, at call time
-        out = self._apply(core_to_array(image), workers)
+        out = self._apply(core_to_array(image, workers.map_small), workers)
         return array_to_core(out, image.mode, workers.map_small)

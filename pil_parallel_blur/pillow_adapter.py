@@ -3,16 +3,24 @@
 Everything the package uses past Pillow's public API is in this module, each
 use with a fallback that ``tests/test_adapters.py`` forces:
 
+* ``Image.core.map_buffer`` (what ``Image.frombuffer`` calls: a core whose
+  memory is a buffer of ours), both ways:
+
+  - in: Pillow pastes the image into our array, stripe by stripe on the
+    workers' threads (its paste releases the GIL); 4-byte pixels of fewer
+    channels (RGB, LA, ...) are pasted into a small buffer and narrowed by
+    the compiled ``_native_pixels`` module;
+  - out: the result array becomes the new image's memory, as it is or
+    widened to Pillow's 4-byte pixels by ``_native_pixels``;
+
+  else the hooks below (and without ``_native_pixels``, for the modes it
+  serves);
 * ``Image._getencoder`` (the raw encoder, to copy a core into one NumPy
   buffer in chunks): else ``numpy.asarray`` of the image;
-* ``Image.core.map_buffer`` (what ``Image.frombuffer`` calls; it makes a core
-  whose memory is a buffer's): the result array becomes the new image's
-  memory, as it is or widened to Pillow's 4-byte pixels by the compiled
-  ``_native_pixels`` module; else the decoder hooks below;
 * ``Image._getdecoder`` and ``Image.core.new`` (to decode stripes of rows into a
   new core on several threads): else ``Image.frombytes`` on one thread;
 * ``Image.Image()._new``, which wraps the core ``Image.filter`` hands a filter
-  into an ``Image`` for ``numpy.asarray``: only on the first fallback's path.
+  into an ``Image`` for ``numpy.asarray``: only on the encoder's fallback.
   A filter is given a bare core by Pillow's filter protocol, and no public
   call turns a core into bytes or an ``Image``.
 
@@ -91,6 +99,31 @@ def private_hook(name: str) -> Any | None:
     return getattr(owner, attribute, None)
 
 
+#: Runs ``fn(*item)`` for every item and returns when all are done (on threads or here).
+MapRows = Callable[[Callable[..., object], Sequence[tuple[object, ...]]], None]
+
+#: Rows of about this many bytes are copied by one task.
+_STRIPE_BYTES = 4 << 20
+
+
+def _stripes(height: int, nbytes: int, map_rows: MapRows | None) -> list[tuple[int, int]]:
+    """Rows ``[a, b)`` of about ``_STRIPE_BYTES`` each (all rows at once without ``map_rows``)."""
+    n = max(1, -(-nbytes // _STRIPE_BYTES)) if map_rows is not None else 1
+    cuts = [height * i // n for i in range(n + 1)]
+    return [(a, b) for a, b in pairwise(cuts) if b > a]
+
+
+def _run(
+    fn: Callable[..., object], items: list[tuple[Any, ...]], map_rows: MapRows | None
+) -> None:
+    """Call ``fn(*item)`` for every item, on ``map_rows``'s tasks when there are several."""
+    if map_rows is None or len(items) < 2:
+        for item in items:
+            fn(*item)
+    else:
+        map_rows(fn, items)
+
+
 _ENCODE_CHUNK = 1 << 18
 
 
@@ -100,17 +133,21 @@ def _layout(mode: str) -> tuple[np.dtype, tuple[int, ...]]:
     return sample.dtype, sample.shape[2:]
 
 
-def core_to_array(core: Any) -> np.ndarray:
+def core_to_array(core: Any, map_rows: MapRows | None = None) -> np.ndarray:
     """Copy a Pillow ``ImagingCore`` into an ``(H, W)`` or ``(H, W, C)`` array.
 
-    Same bytes as ``numpy.asarray(image)`` (Pillow's raw encoder in the image's
-    own mode), but encoded in 256 KiB chunks straight into one NumPy buffer:
-    ``tobytes`` joins its chunks into one more whole-image bytes object, which
-    costs a copy and, for a fresh 72 MB allocation, ~0.04 s of page faults.
+    Same values as ``numpy.asarray(image)`` (LAB's a* and b* as stored,
+    unsigned). Pillow pastes the image into buffers of ours, stripe by stripe
+    on ``map_rows``'s tasks (its paste releases the GIL), and rows of 4-byte
+    pixels are narrowed to the image's channels where they differ. Without
+    those hooks, Pillow's raw encoder writes 256 KiB chunks straight into the
+    array (``tobytes`` would join them into one more whole-image copy).
     """
     width, height = core.size
     dtype, tail = _layout(core.mode)
     out = np.empty((height, width, *tail), dtype=dtype)
+    if out.size == 0 or _pasted(core, out, map_rows):
+        return out
     flat = out.reshape(-1).view(np.uint8)
     factory = private_hook("_getencoder")
     try:
@@ -135,6 +172,45 @@ def core_to_array(core: Any) -> np.ndarray:
     finally:
         encoder.cleanup()
     return _from_raw(out, core.mode)
+
+
+#: Rows of about this many bytes of 4-byte pixels are pasted, then narrowed, at a time.
+_PASTE_BLOCK_BYTES = 512 << 10
+
+
+def _paste_rows(mapper: Any, core: Any, out: np.ndarray, start: int, stop: int) -> None:
+    """Have Pillow paste rows ``[start, stop)`` of ``core`` into ``out`` (mapped by ``mapper``)."""
+    width, height = core.size
+    if out.ndim == 3 and out.shape[2] * out.itemsize != _pixel_bytes(core.mode):
+        rows = max(1, _PASTE_BLOCK_BYTES // (4 * width))
+        scratch = np.empty((rows, width, 4), np.uint8)
+        assert _native_pixels is not None  # checked by _pasted
+        for top in range(start, stop, rows):
+            count = min(rows, stop - top)
+            stored = mapper(scratch, (width, count), "raw", 0, (core.mode, 0, 1))
+            stored.paste(core, (0, -top, width, height - top))
+            _native_pixels.narrow(scratch, out, width, out.shape[2], count, top)
+        return
+    row_bytes = out.nbytes // height
+    stored = mapper(out, (width, stop - start), "raw", start * row_bytes, (core.mode, 0, 1))
+    stored.paste(core, (0, -start, width, height - start))
+
+
+def _pixel_bytes(mode: str) -> int:
+    """Bytes a pixel of ``mode`` takes in Pillow's memory."""
+    return 1 if mode == "L" else 2 if mode.startswith("I;16") else 4
+
+
+def _pasted(core: Any, out: np.ndarray, map_rows: MapRows | None) -> bool:
+    """Copy ``core`` into ``out`` by Pillow's paste into our buffers; ``False`` if we can't."""
+    mode, mapper = core.mode, private_hook("core.map_buffer")
+    if mapper is None or not hasattr(core, "paste"):
+        return False
+    if mode not in _STORED_AS_IS and (mode not in _WIDENED or _native_pixels is None):
+        return False
+    stripes = _stripes(core.size[1], out.nbytes, map_rows)
+    _run(_paste_rows, [(mapper, core, out, a, b) for a, b in stripes], map_rows)
+    return True
 
 
 #: Modes whose raw bytes are not the samples' own order: LAB's a* and b* are
@@ -176,13 +252,6 @@ def _decode_rows(factory: Any, core: Any, mode: str, rows: np.ndarray, start: in
         decoder.cleanup()
 
 
-#: Rows of about this many bytes are decoded by one task.
-_DECODE_CHUNK_BYTES = 4 << 20
-
-#: Runs ``fn(*item)`` for every item and returns when all are done (on threads or here).
-MapRows = Callable[[Callable[..., object], Sequence[tuple[object, ...]]], None]
-
-
 #: Modes whose samples are stored as the array holds them (Pillow's raw decoder
 #: copies them byte for byte): the array itself becomes the image's memory.
 _STORED_AS_IS = frozenset(
@@ -198,15 +267,9 @@ def _widened(array: np.ndarray, map_rows: MapRows | None) -> np.ndarray:
     height, width, channels = array.shape
     src = np.ascontiguousarray(array)
     out = np.empty((height, width, 4), np.uint8)
-    n = max(1, -(-out.nbytes // _DECODE_CHUNK_BYTES)) if map_rows is not None else 1
-    cuts = [height * i // n for i in range(n + 1)]
     assert _native_pixels is not None  # checked by the caller
-    stripes = [(src, out, width, channels, a, b) for a, b in pairwise(cuts) if b > a]
-    if map_rows is None or len(stripes) < 2:
-        for stripe in stripes:
-            _native_pixels.widen(*stripe)
-    else:
-        map_rows(_native_pixels.widen, stripes)
+    stripes = _stripes(height, out.nbytes, map_rows)
+    _run(_native_pixels.widen, [(src, out, width, channels, a, b) for a, b in stripes], map_rows)
     return out
 
 
@@ -248,9 +311,6 @@ def array_to_core(array: np.ndarray, mode: str, map_rows: MapRows | None = None)
     if small or new is None or factory is None:
         return Image.frombytes(mode, (width, height), np.ascontiguousarray(array)).im
     core = new(mode, (width, height))
-    n = max(2, -(-array.nbytes // _DECODE_CHUNK_BYTES))
-    cuts = [height * i // n for i in range(n + 1)]
-    stripes = [(factory, core, mode, array[a:b], a) for a, b in pairwise(cuts) if b > a]
-    assert map_rows is not None  # not small
-    map_rows(_decode_rows, stripes)
+    stripes = _stripes(height, array.nbytes, map_rows)
+    _run(_decode_rows, [(factory, core, mode, array[a:b], a) for a, b in stripes], map_rows)
     return core

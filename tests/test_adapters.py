@@ -17,7 +17,7 @@ from conftest import photo_like
 from PIL import Image
 
 from pil_parallel_blur import ParallelGaussianFilter, ParallelKernelFilter, pillow_adapter
-from pil_parallel_blur.parallel import joblib_adapter
+from pil_parallel_blur.parallel import Workers, joblib_adapter
 
 #: Over 8 MB, so that the result is decoded in stripes of rows on two threads.
 BIG = Image.fromarray(photo_like(1800, 1700, seed=3))
@@ -123,11 +123,45 @@ def test_an_array_handed_to_pillow_is_stored_as_pillows_decoder_stores_it(monkey
     assert _stored(mapped) == _stored(decoded)
 
 
+def _serial(fn, items):
+    for item in items:
+        fn(*item)
+
+
+@pytest.mark.parametrize("mode", pillow_adapter.SUPPORTED_MODES)
+@pytest.mark.parametrize("runner", ["serial", "threads"])
+def test_pillow_pastes_an_image_into_an_array_as_its_encoder_writes_it(monkeypatch, mode, runner):
+    """Stripes (and, for 4-byte pixels narrowed, blocks) of a few rows: every seam is crossed."""
+    image = _small(mode, seed=len(mode) + 1)
+    monkeypatch.setattr(pillow_adapter, "_STRIPE_BYTES", 500)
+    monkeypatch.setattr(pillow_adapter, "_PASTE_BLOCK_BYTES", 300)
+    workers = ParallelGaussianFilter(1, n_jobs=2, backend="threading").settings
+    map_rows = _serial if runner == "serial" else Workers(workers).map_small
+    pasted = pillow_adapter.core_to_array(image.im, map_rows)
+    _hide(monkeypatch, "core.map_buffer")
+    encoded = pillow_adapter.core_to_array(image.im, map_rows)
+    assert pasted.dtype == encoded.dtype and pasted.shape == encoded.shape
+    assert pasted.tobytes() == encoded.tobytes()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "LA"])
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 8])
+def test_narrow_rows_round_trip_through_pillow_at_every_width(mode, width):
+    image = _small(mode, seed=width).crop((0, 0, width, 7))
+    array = pillow_adapter.core_to_array(image.im)
+    assert array.tobytes() == image.tobytes()
+    back = Image.Image()._new(pillow_adapter.array_to_core(array.copy(), mode))
+    assert back.tobytes() == image.tobytes()
+    assert _stored(back.im) == _stored(image.im)
+
+
 @pytest.mark.parametrize("mode", ["RGB", "LA", "LAB"])
 def test_without_the_compiled_widening_the_decoder_builds_the_image(monkeypatch, mode):
     image = _small(mode, seed=9)
     want = image.filter(ParallelGaussianFilter(2, n_jobs=2))
+    array = pillow_adapter.core_to_array(image.im)
     monkeypatch.setattr(pillow_adapter, "_native_pixels", None)
+    assert pillow_adapter.core_to_array(image.im).tobytes() == array.tobytes()
     got = image.filter(ParallelGaussianFilter(2, n_jobs=2))
     assert got.tobytes() == want.tobytes()
 
