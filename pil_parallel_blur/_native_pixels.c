@@ -4,10 +4,10 @@
  *
  * Pillow keeps RGB, YCbCr, HSV and LAB pixels as (c0, c1, c2, 255) and LA and
  * La pixels as (L, L, L, A): what its raw decoder (ImagingUnpackRGB,
- * ImagingUnpackLAB after the sign flip, unpackLA) writes. widen() writes the
+ * ImagingUnpackLAB after the sign flip, unpackLA) writes. Widening writes the
  * same bytes from an (H, W, C) array into an (H, W, 4) one, which the adapter
  * then hands to Pillow as the image's memory: no decode, no fresh pages from
- * Pillow's allocator. narrow() takes rows Pillow pasted into a buffer of ours
+ * Pillow's allocator. Narrowing takes rows Pillow pasted into a buffer of ours
  * back to (H, W, C), as its raw encoder would. Copies, no arithmetic. The GIL
  * is released around the loops. */
 
@@ -89,71 +89,53 @@ static void narrow_two(const uint8_t *restrict s, uint8_t *restrict d, Py_ssize_
     }
 }
 
-/* Parse (src, dst, width, channels, rows, ...) and take the two buffers; the
- * `narrow` side (4 bytes a pixel) is src when narrowing, dst when widening. */
-static int take_rows(PyObject *src_obj, PyObject *dst_obj, Py_ssize_t width, Py_ssize_t channels,
-                     Py_ssize_t src_rows, Py_ssize_t dst_rows, int widening, Py_buffer *src,
-                     Py_buffer *dst)
+/* Rows [src_row0, src_row0 + rows) of src into rows [dst_row0, dst_row0 + rows)
+ * of dst, widened (3 or 2 channels to 4-byte pixels) or narrowed (back). */
+static PyObject *copy_rows(PyObject *args)
 {
+    PyObject *src_obj, *dst_obj;
+    Py_ssize_t width, channels, src_row0, dst_row0, rows;
+    int widening;
+    if (!PyArg_ParseTuple(args, "OOnnnnnp", &src_obj, &dst_obj, &width, &channels, &src_row0,
+                          &dst_row0, &rows, &widening))
+        return NULL;
     if (channels != 2 && channels != 3) {
         PyErr_Format(PyExc_ValueError, "channels must be 2 or 3, got %zd", channels);
-        return -1;
+        return NULL;
     }
-    if (width < 0 || width > PY_SSIZE_T_MAX / 4 || src_rows < 0 || dst_rows < 0) {
-        PyErr_Format(PyExc_ValueError, "need width >= 0 and rows >= 0, got width %zd", width);
-        return -1;
+    if (width < 0 || width > PY_SSIZE_T_MAX / 4 || rows < 0 || src_row0 < 0 || dst_row0 < 0 ||
+        src_row0 > PY_SSIZE_T_MAX - rows || dst_row0 > PY_SSIZE_T_MAX - rows) {
+        PyErr_Format(PyExc_ValueError, "bad rows: width %zd, %zd rows from %zd to %zd", width,
+                     rows, src_row0, dst_row0);
+        return NULL;
     }
-    if (PyObject_GetBuffer(src_obj, src, PyBUF_C_CONTIGUOUS) < 0) return -1;
-    if (PyObject_GetBuffer(dst_obj, dst, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(src);
-        return -1;
+    Py_buffer src, dst;
+    if (PyObject_GetBuffer(src_obj, &src, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    if (PyObject_GetBuffer(dst_obj, &dst, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&src);
+        return NULL;
     }
     const Py_ssize_t src_row = width * (widening ? channels : 4);
     const Py_ssize_t dst_row = width * (widening ? 4 : channels);
-    if ((src_rows > 0 && src->len / src_rows < src_row) ||
-        (dst_rows > 0 && dst->len / dst_rows < dst_row)) {
+    const Py_ssize_t src_rows = src_row0 + rows, dst_rows = dst_row0 + rows;
+    if ((src_rows > 0 && src.len / src_rows < src_row) ||
+        (dst_rows > 0 && dst.len / dst_rows < dst_row)) {
         PyErr_Format(PyExc_ValueError,
                      "src (%zd bytes) or dst (%zd bytes) is too small for %zd / %zd rows of "
                      "%zd pixels",
-                     src->len, dst->len, src_rows, dst_rows, width);
-        PyBuffer_Release(src);
-        PyBuffer_Release(dst);
-        return -1;
-    }
-    return 0;
-}
-
-PyDoc_STRVAR(narrow_doc,
-             "narrow(src, dst, width, channels, rows, dst_row0)\n--\n\n"
-             "Write the first `rows` rows of src, C-contiguous rows of `width` 4-byte\n"
-             "pixels as Pillow stores them, into rows [dst_row0, dst_row0 + rows) of dst,\n"
-             "uint8 rows of `width` pixels of `channels` samples: (c0, c1, c2) for 3\n"
-             "channels, (L, A) from (L, L, L, A) for 2.");
-
-static PyObject *narrow(PyObject *module, PyObject *args)
-{
-    (void)module;
-    PyObject *src_obj, *dst_obj;
-    Py_ssize_t width, channels, rows, dst_row0;
-    if (!PyArg_ParseTuple(args, "OOnnnn", &src_obj, &dst_obj, &width, &channels, &rows,
-                          &dst_row0))
-        return NULL;
-    if (rows < 0 || dst_row0 < 0 || dst_row0 > PY_SSIZE_T_MAX - rows) {
-        PyErr_Format(PyExc_ValueError, "bad rows %zd from %zd", rows, dst_row0);
+                     src.len, dst.len, src_rows, dst_rows, width);
+        PyBuffer_Release(&src);
+        PyBuffer_Release(&dst);
         return NULL;
     }
-    Py_buffer src, dst;
-    if (take_rows(src_obj, dst_obj, width, channels, rows, dst_row0 + rows, 0, &src, &dst) < 0)
-        return NULL;
-    const uint8_t *s = (const uint8_t *)src.buf;
-    uint8_t *d = (uint8_t *)dst.buf;
-    const Py_ssize_t src_row = width * 4, dst_row = width * channels;
+    const uint8_t *s = (const uint8_t *)src.buf + src_row0 * src_row;
+    uint8_t *d = (uint8_t *)dst.buf + dst_row0 * dst_row;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t y = 0; y < rows; y++) {
-        if (channels == 3)
-            narrow_three(s + y * src_row, d + (dst_row0 + y) * dst_row, width);
+    for (Py_ssize_t y = 0; y < rows; y++, s += src_row, d += dst_row) {
+        if (widening)
+            (channels == 3 ? widen_three : widen_two)(s, d, width);
         else
-            narrow_two(s + y * src_row, d + (dst_row0 + y) * dst_row, width);
+            (channels == 3 ? narrow_three : narrow_two)(s, d, width);
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&src);
@@ -161,46 +143,22 @@ static PyObject *narrow(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(widen_doc,
-             "widen(src, dst, width, channels, start, stop)\n--\n\n"
-             "Write rows [start, stop) of src, C-contiguous uint8 rows of `width` pixels\n"
-             "of `channels` (2 or 3) samples, into the same rows of dst, rows of\n"
-             "`width` 4-byte pixels as Pillow stores them: (c0, c1, c2, 255) for 3\n"
-             "channels, (L, L, L, A) for 2.");
+PyDoc_STRVAR(copy_rows_doc,
+             "copy_rows(src, dst, width, channels, src_row0, dst_row0, rows, widen)\n--\n\n"
+             "Copy `rows` rows of `width` pixels from src (from row src_row0 on) into dst\n"
+             "(from row dst_row0 on), both C-contiguous uint8. widen true: src rows hold\n"
+             "`channels` (2 or 3) samples a pixel and dst rows 4-byte pixels as Pillow\n"
+             "stores them, (c0, c1, c2, 255) for 3 channels and (L, L, L, A) for 2.\n"
+             "widen false: the reverse, (c0, c1, c2) or (L, A) from Pillow's pixels.");
 
-static PyObject *widen(PyObject *module, PyObject *args)
+static PyObject *copy_rows_method(PyObject *module, PyObject *args)
 {
     (void)module;
-    PyObject *src_obj, *dst_obj;
-    Py_ssize_t width, channels, start, stop;
-    if (!PyArg_ParseTuple(args, "OOnnnn", &src_obj, &dst_obj, &width, &channels, &start, &stop))
-        return NULL;
-    if (start < 0 || stop < start) {
-        PyErr_Format(PyExc_ValueError, "need 0 <= start <= stop, got rows [%zd, %zd)", start,
-                     stop);
-        return NULL;
-    }
-    Py_buffer src, dst;
-    if (take_rows(src_obj, dst_obj, width, channels, stop, stop, 1, &src, &dst) < 0) return NULL;
-    const Py_ssize_t src_row = width * channels, dst_row = width * 4;
-    const uint8_t *s = (const uint8_t *)src.buf;
-    uint8_t *d = (uint8_t *)dst.buf;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t y = start; y < stop; y++) {
-        if (channels == 3)
-            widen_three(s + y * src_row, d + y * dst_row, width);
-        else
-            widen_two(s + y * src_row, d + y * dst_row, width);
-    }
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&src);
-    PyBuffer_Release(&dst);
-    Py_RETURN_NONE;
+    return copy_rows(args);
 }
 
 static PyMethodDef pixels_methods[] = {
-    {"widen", widen, METH_VARARGS, widen_doc},
-    {"narrow", narrow, METH_VARARGS, narrow_doc},
+    {"copy_rows", copy_rows_method, METH_VARARGS, copy_rows_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -189,7 +189,7 @@ def _paste_rows(mapper: Any, core: Any, out: np.ndarray, start: int, stop: int) 
             count = min(rows, stop - top)
             stored = mapper(scratch, (width, count), "raw", 0, (core.mode, 0, 1))
             stored.paste(core, (0, -top, width, height - top))
-            _native_pixels.narrow(scratch, out, width, out.shape[2], count, top)
+            _native_pixels.copy_rows(scratch, out, width, out.shape[2], 0, top, count, False)
         return
     row_bytes = out.nbytes // height
     stored = mapper(out, (width, stop - start), "raw", start * row_bytes, (core.mode, 0, 1))
@@ -269,7 +269,8 @@ def _widened(array: np.ndarray, map_rows: MapRows | None) -> np.ndarray:
     out = np.empty((height, width, 4), np.uint8)
     assert _native_pixels is not None  # checked by the caller
     stripes = _stripes(height, out.nbytes, map_rows)
-    _run(_native_pixels.widen, [(src, out, width, channels, a, b) for a, b in stripes], map_rows)
+    rows = [(src, out, width, channels, a, a, b - a, True) for a, b in stripes]
+    _run(_native_pixels.copy_rows, rows, map_rows)
     return out
 
 
