@@ -24,6 +24,7 @@
 #include "_native_cpu.h"
 
 #define BOX_ONE_HALF (1u << 23)
+#define BOX_MAX_PASSES 8
 #define BOX_SHIFT 24
 
 static inline Py_ssize_t clamp_index(Py_ssize_t i, Py_ssize_t last)
@@ -45,14 +46,28 @@ static inline Py_ssize_t clamp_index(Py_ssize_t i, Py_ssize_t last)
         (result) = s_;                                                             \
     } while (0)
 
-/* One pass down many columns at once (below, once per SIMD level). */
-typedef void (*box_columns_fn)(const uint8_t *restrict, Py_ssize_t, uint8_t *restrict,
-                               Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, uint32_t,
-                               uint32_t, uint32_t *restrict);
+/* One output row of a pass down many columns at once (below, once per SIMD
+ * level): the running sums acc[j] of `count` columns move on by one row, from
+ * the rows `sub` (leaving the window), `add` (entering it) and `far` (the
+ * row past it). */
+typedef void (*box_row_fn)(const uint8_t *restrict sub, const uint8_t *restrict add,
+                           const uint8_t *restrict far, uint8_t *restrict out, Py_ssize_t count,
+                           uint32_t ww, uint32_t fw, uint32_t *restrict acc);
 
-static int columns_passes(box_columns_fn pass, const uint8_t *src, Py_ssize_t src_stride,
-                          uint8_t *dst, Py_ssize_t dst_stride, Py_ssize_t n, Py_ssize_t count,
-                          Py_ssize_t r, uint32_t ww, uint32_t fw, int passes);
+/* Room for every pass down up to `count` columns of n rows at once. */
+struct box_room {
+    uint32_t *acc;  /* passes x count running sums */
+    uint8_t *rings; /* (passes - 1) x ring x count: the rows of the passes before the last */
+    Py_ssize_t ring;
+};
+
+static int room_take(struct box_room *room, Py_ssize_t n, Py_ssize_t count, Py_ssize_t r,
+                     int passes);
+static void room_free(struct box_room *room);
+static void columns_passes(box_row_fn step, struct box_room *room, const uint8_t *src,
+                           Py_ssize_t src_stride, uint8_t *dst, Py_ssize_t dst_stride,
+                           Py_ssize_t n, Py_ssize_t count, Py_ssize_t r, uint32_t ww, uint32_t fw,
+                           int passes);
 
 /* Rows blurred together: a block of them is turned into columns (each sample
  * of each row a lane), blurred by the vectorised column passes, turned back.
@@ -132,9 +147,9 @@ static void transpose_bytes(const uint8_t *src, Py_ssize_t src_stride, uint8_t *
  * row b of the block is lane b of column s (in[s * block + b]), so a column
  * holds one sample position of every row, and turning rows into columns is a
  * plain transpose of bytes. */
-static int rows_passes(box_columns_fn pass, const uint8_t *src, uint8_t *dst,
-                               Py_ssize_t rows, Py_ssize_t width, Py_ssize_t channels,
-                               Py_ssize_t r, uint32_t ww, uint32_t fw, int passes)
+static int rows_passes(box_row_fn step, const uint8_t *src, uint8_t *dst, Py_ssize_t rows,
+                       Py_ssize_t width, Py_ssize_t channels, Py_ssize_t r, uint32_t ww,
+                       uint32_t fw, int passes)
 {
     const Py_ssize_t row_bytes = width * channels;
     Py_ssize_t block_rows = BOX_BLOCK_BYTES / (row_bytes > 0 ? row_bytes : 1);
@@ -143,71 +158,59 @@ static int rows_passes(box_columns_fn pass, const uint8_t *src, uint8_t *dst,
     block_rows = block_rows < BOX_MIN_ROWS ? BOX_MIN_ROWS : block_rows;
     const Py_ssize_t lanes_max = block_rows * channels;
     uint8_t *in = malloc((size_t)(width * lanes_max)), *out = malloc((size_t)(width * lanes_max));
-    if (in == NULL || out == NULL) {
+    struct box_room room;
+    const int no_room = room_take(&room, width, lanes_max, r, passes);
+    if (in == NULL || out == NULL || no_room) {
         free(in);
         free(out);
+        if (!no_room) room_free(&room);
         return -1;
     }
-    int failed = 0;
-    for (Py_ssize_t y0 = 0; y0 < rows && !failed; y0 += block_rows) {
+    for (Py_ssize_t y0 = 0; y0 < rows; y0 += block_rows) {
         const Py_ssize_t block = rows - y0 < block_rows ? rows - y0 : block_rows;
         const Py_ssize_t lanes = block * channels;
         transpose_bytes(src + y0 * row_bytes, row_bytes, in, block, block, row_bytes);
-        failed = columns_passes(pass, in, lanes, out, lanes, width, lanes, r, ww, fw, passes);
-        if (!failed)
-            transpose_bytes(out, block, dst + y0 * row_bytes, row_bytes, row_bytes, block);
+        columns_passes(step, &room, in, lanes, out, lanes, width, lanes, r, ww, fw, passes);
+        transpose_bytes(out, block, dst + y0 * row_bytes, row_bytes, row_bytes, block);
     }
     free(in);
     free(out);
-    return failed ? -1 : 0;
+    room_free(&room);
+    return 0;
 }
 
-
-/* One pass down `count` columns at once: samples `count` wide, rows `in_stride`
- * and `out_stride` bytes apart, n rows. acc has room for `count`. Compiled
- * once per SIMD level (the inner loop is what the compiler vectorises). */
-
-#define BOX_COLUMNS_PASS(level, attributes)                                                  \
-    attributes static void columns_pass_##level(const uint8_t *restrict in, Py_ssize_t in_stride,       \
-                                     uint8_t *restrict out, Py_ssize_t out_stride,           \
-                                     Py_ssize_t n, Py_ssize_t count, Py_ssize_t r,           \
-                                     uint32_t ww, uint32_t fw, uint32_t *restrict acc)       \
+/* One output row of a pass (box_row_fn), compiled once per SIMD level: the
+ * loop over the columns is what the compiler vectorises. */
+#define BOX_ROW_STEP(level, attributes)                                                      \
+    attributes static void row_step_##level(                                                 \
+        const uint8_t *restrict sub, const uint8_t *restrict add, const uint8_t *restrict far, \
+        uint8_t *restrict out, Py_ssize_t count, uint32_t ww, uint32_t fw,                    \
+        uint32_t *restrict acc)                                                               \
     {                                                                                        \
-        const Py_ssize_t last = n - 1;                                                       \
         for (Py_ssize_t j = 0; j < count; j++) {                                             \
-            WINDOW_BEFORE_FIRST(BOX_AT_COLUMN, last, r, acc[j]);                             \
-        }                                                                                    \
-        for (Py_ssize_t y = 0; y <= last; y++) {                                             \
-            const uint8_t *restrict sub = in + clamp_index(y - r - 1, last) * in_stride;     \
-            const uint8_t *restrict add = in + clamp_index(y + r, last) * in_stride;         \
-            const uint8_t *restrict far = in + clamp_index(y + r + 1, last) * in_stride;     \
-            uint8_t *restrict o = out + y * out_stride;                                      \
-            for (Py_ssize_t j = 0; j < count; j++) {                                         \
-                const uint32_t s = acc[j] + (uint32_t)add[j] - (uint32_t)sub[j];             \
-                acc[j] = s;                                                                  \
-                const uint32_t bulk = s * ww + ((uint32_t)sub[j] + (uint32_t)far[j]) * fw;   \
-                o[j] = (uint8_t)((bulk + BOX_ONE_HALF) >> BOX_SHIFT);                        \
-            }                                                                                \
+            const uint32_t s = acc[j] + (uint32_t)add[j] - (uint32_t)sub[j];                 \
+            acc[j] = s;                                                                      \
+            const uint32_t bulk = s * ww + ((uint32_t)sub[j] + (uint32_t)far[j]) * fw;       \
+            out[j] = (uint8_t)((bulk + BOX_ONE_HALF) >> BOX_SHIFT);                          \
         }                                                                                    \
     }
-#define BOX_AT_COLUMN(i) in[(i) * in_stride + j]
 
-BOX_COLUMNS_PASS(baseline, )
+BOX_ROW_STEP(baseline, )
 
 /* GCC and clang both take the target attribute; other compilers build the
  * baseline level alone. */
 #ifdef NATIVE_X86
 #define BOX_X86 1
-BOX_COLUMNS_PASS(avx2, __attribute__((target("avx2"))))
-BOX_COLUMNS_PASS(avx512, __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2"))))
+BOX_ROW_STEP(avx2, __attribute__((target("avx2"))))
+BOX_ROW_STEP(avx512, __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2"))))
 #endif
 
 /* The SIMD levels, in the order of native_level_names (_native_cpu.h). */
-static const box_columns_fn box_levels[] = {
-    columns_pass_baseline,
+static const box_row_fn box_levels[] = {
+    row_step_baseline,
 #ifdef BOX_X86
-    columns_pass_avx2,
-    columns_pass_avx512,
+    row_step_avx2,
+    row_step_avx512,
 #endif
 };
 #define BOX_N_LEVELS ((int)(sizeof(box_levels) / sizeof(box_levels[0])))
@@ -216,46 +219,118 @@ typedef struct {
     int level; /* index into box_levels, chosen when the module loads */
 } box_state;
 
-/* Every pass down the sample columns [first, first + count) of n rows. */
-static int columns_passes(box_columns_fn pass, const uint8_t *src, Py_ssize_t src_stride,
-                          uint8_t *dst, Py_ssize_t dst_stride, Py_ssize_t n, Py_ssize_t count,
-                          Py_ssize_t r, uint32_t ww, uint32_t fw, int passes)
+/* Rows of up to `count` columns for every pass down n rows: each pass but the
+ * last keeps its rows in a ring of min(2r + 3, n) (the rows the next pass
+ * reads around its row y are y - r - 1 .. y + r + 1). */
+static int room_take(struct box_room *room, Py_ssize_t n, Py_ssize_t count, Py_ssize_t r,
+                     int passes)
 {
-    uint32_t *acc = malloc((size_t)count * sizeof(uint32_t));
-    uint8_t *a = NULL, *b = NULL;
-    if (passes > 1) {
-        a = malloc((size_t)(n * count));
-        b = malloc((size_t)(n * count));
-    }
-    if (acc == NULL || (passes > 1 && (a == NULL || b == NULL))) {
-        free(acc);
-        free(a);
-        free(b);
+    room->ring = 2 * r + 3 < n ? 2 * r + 3 : n;
+    room->acc = malloc((size_t)passes * (size_t)count * sizeof(uint32_t));
+    room->rings = passes > 1 ? malloc((size_t)(passes - 1) * (size_t)(room->ring * count)) : NULL;
+    if (room->acc == NULL || (passes > 1 && room->rings == NULL)) {
+        room_free(room);
         return -1;
     }
-    const uint8_t *from = src;
-    Py_ssize_t from_stride = src_stride;
-    for (int p = 0; p < passes; p++) {
-        const int final = p == passes - 1;
-        uint8_t *to = final ? dst : (p % 2 == 0 ? a : b);
-        const Py_ssize_t to_stride = final ? dst_stride : count;
-        pass(from, from_stride, to, to_stride, n, count, r, ww, fw, acc);
-        from = to;
-        from_stride = to_stride;
-    }
-    free(acc);
-    free(a);
-    free(b);
     return 0;
 }
 
-/* Samples of a row, in columns of this many at a time. Several passes keep
- * their intermediate strips (two of rows x columns bytes) in cache: 1024. One
- * pass has none, and longer runs of each row are read faster: 4096 (24 MP
- * RGB, one core, one pass down the columns: 42 / 28 / 23 ms at 1024 / 2048 /
- * 4096, noisy). */
-#define BOX_COLUMN_BLOCK 1024
-#define BOX_COLUMN_BLOCK_ONE_PASS 4096
+static void room_free(struct box_room *room)
+{
+    free(room->acc);
+    free(room->rings);
+    room->acc = NULL;
+    room->rings = NULL;
+}
+
+/* Where a pass reads its rows and writes its own. */
+struct box_pass_rows {
+    const uint8_t *in;
+    Py_ssize_t in_stride, in_ring; /* row i at in + (i mod in_ring) * in_stride; 0: no ring */
+    uint8_t *out;
+    Py_ssize_t out_stride, out_ring;
+    uint32_t *acc;
+    Py_ssize_t done; /* rows written */
+};
+
+static inline const uint8_t *ring_row(const uint8_t *base, Py_ssize_t stride, Py_ssize_t ring,
+                                      Py_ssize_t i)
+{
+    return base + (ring ? i % ring : i) * stride;
+}
+
+/* Run pass p (and, first, the passes before it as far as it needs) until it has
+ * written row `upto` (or the last). Pass p's row y reads its input's rows
+ * around y, up to y + r + 1, so pass p - 1 runs r + 1 rows ahead of it: every
+ * pass is computed row by row as Pillow's loop does, and the rows between
+ * passes stay in the rings, in cache. */
+static void run_pass(box_row_fn step, struct box_pass_rows *passes, int p, Py_ssize_t upto,
+                     Py_ssize_t n, Py_ssize_t count, Py_ssize_t r, uint32_t ww, uint32_t fw)
+{
+    struct box_pass_rows *me = &passes[p];
+    const Py_ssize_t last = n - 1;
+    upto = upto < last ? upto : last;
+    for (; me->done <= upto; me->done++) {
+        const Py_ssize_t y = me->done;
+        if (p > 0) run_pass(step, passes, p - 1, y + r + 1, n, count, r, ww, fw);
+        const uint8_t *in = me->in;
+        const Py_ssize_t stride = me->in_stride, ring = me->in_ring;
+        if (y == 0) {
+#define BOX_AT_RING(i) ring_row(in, stride, ring, (i))[j]
+            for (Py_ssize_t j = 0; j < count; j++) {
+                WINDOW_BEFORE_FIRST(BOX_AT_RING, last, r, me->acc[j]);
+            }
+#undef BOX_AT_RING
+        }
+        step(ring_row(in, stride, ring, clamp_index(y - r - 1, last)),
+             ring_row(in, stride, ring, clamp_index(y + r, last)),
+             ring_row(in, stride, ring, clamp_index(y + r + 1, last)),
+             (uint8_t *)ring_row(me->out, me->out_stride, me->out_ring, y), count, ww, fw,
+             me->acc);
+    }
+}
+
+/* Every pass down `count` sample columns of n rows, src to dst, through the
+ * rings of `room` (taken for at least n rows and count columns). */
+static void columns_passes(box_row_fn step, struct box_room *room, const uint8_t *src,
+                           Py_ssize_t src_stride, uint8_t *dst, Py_ssize_t dst_stride,
+                           Py_ssize_t n, Py_ssize_t count, Py_ssize_t r, uint32_t ww, uint32_t fw,
+                           int passes)
+{
+    struct box_pass_rows rows[BOX_MAX_PASSES];
+    for (int p = 0; p < passes; p++) {
+        const int first = p == 0, final = p == passes - 1;
+        uint8_t *ring = final ? NULL : room->rings + (Py_ssize_t)p * room->ring * count;
+        rows[p] = (struct box_pass_rows){
+            .in = first ? src : rows[p - 1].out,
+            .in_stride = first ? src_stride : count,
+            .in_ring = first ? 0 : room->ring,
+            .out = final ? dst : ring,
+            .out_stride = final ? dst_stride : count,
+            .out_ring = final ? 0 : room->ring,
+            .acc = room->acc + (Py_ssize_t)p * count,
+            .done = 0,
+        };
+    }
+    run_pass(step, rows, passes - 1, n - 1, n, count, r, ww, fw);
+}
+
+/* Samples of a row, in columns of up to this many at a time: longer runs of
+ * each row are read faster (24 MP RGB, one core, one pass down the columns:
+ * 42 / 28 / 23 ms at 1024 / 2048 / 4096, noisy) ... */
+#define BOX_COLUMN_BLOCK 4096
+/* ... but fewer where the rings between passes would pass this many bytes,
+ * so that they stay in the second-level cache (never fewer than 256). */
+#define BOX_RING_BYTES (512 << 10)
+
+static Py_ssize_t column_block(Py_ssize_t n, Py_ssize_t r, int passes)
+{
+    if (passes == 1) return BOX_COLUMN_BLOCK;
+    const Py_ssize_t ring = 2 * r + 3 < n ? 2 * r + 3 : n;
+    Py_ssize_t block = BOX_RING_BYTES / ((passes - 1) * ring);
+    block -= block % 64;
+    return block < 256 ? 256 : (block > BOX_COLUMN_BLOCK ? BOX_COLUMN_BLOCK : block);
+}
 
 static PyObject *box_lines(PyObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -282,8 +357,9 @@ static PyObject *box_lines(PyObject *self, PyObject *args, PyObject *kwargs)
     if (src.ndim != 3 || dst.ndim != 3 || src.itemsize != 1 || dst.itemsize != 1 ||
         src.shape[1] != dst.shape[1] || src.shape[2] != dst.shape[2])
         problem = "src and dst must be (rows, width, channels) uint8 arrays of one width";
-    else if (radius < 0 || passes < 1 || ww > 0xFFFFFFFFul || fw > 0xFFFFFFFFul)
-        problem = "bad radius, weights or passes";
+    else if (radius < 0 || passes < 1 || passes > BOX_MAX_PASSES || ww > 0xFFFFFFFFul ||
+             fw > 0xFFFFFFFFul)
+        problem = "bad radius, weights or passes (1 to 8)";
     else if (top < 0 || bottom < top || left < 0 || right < left || right > src.shape[1] ||
              top - src0 < 0 || bottom - src0 > src.shape[0] || top - dst0 < 0 ||
              bottom - dst0 > dst.shape[0])
@@ -302,20 +378,23 @@ static PyObject *box_lines(PyObject *self, PyObject *args, PyObject *kwargs)
     uint8_t *out = (uint8_t *)dst.buf + (top - dst0) * row_bytes;
     const Py_ssize_t rows = bottom - top;
     const box_state *state = PyModule_GetState(self);
-    const box_columns_fn pass = box_levels[state->level];
+    const box_row_fn step = box_levels[state->level];
     if (rows > 0 && right > left) {
         Py_BEGIN_ALLOW_THREADS;
         if (!vertical) {
-            failed = rows_passes(pass, in, out, rows, width, channels, radius,
-                                         (uint32_t)ww, (uint32_t)fw, passes);
+            failed = rows_passes(step, in, out, rows, width, channels, radius, (uint32_t)ww,
+                                 (uint32_t)fw, passes);
         } else {
             const Py_ssize_t first = left * channels, end = right * channels;
-            const Py_ssize_t block = passes > 1 ? BOX_COLUMN_BLOCK : BOX_COLUMN_BLOCK_ONE_PASS;
+            const Py_ssize_t block = column_block(rows, radius, passes);
+            struct box_room room;
+            failed = room_take(&room, rows, block, radius, passes);
             for (Py_ssize_t j = first; j < end && !failed; j += block) {
                 const Py_ssize_t count = end - j < block ? end - j : block;
-                failed = columns_passes(pass, in + j, row_bytes, out + j, row_bytes, rows, count,
-                                        radius, (uint32_t)ww, (uint32_t)fw, passes);
+                columns_passes(step, &room, in + j, row_bytes, out + j, row_bytes, rows, count,
+                               radius, (uint32_t)ww, (uint32_t)fw, passes);
             }
+            if (!failed) room_free(&room);
         }
         Py_END_ALLOW_THREADS;
     }
