@@ -124,6 +124,21 @@ def _run(
         map_rows(fn, items)
 
 
+#: Modes whose samples are stored as the array holds them (Pillow's raw decoder
+#: copies them byte for byte): the array itself becomes the image's memory.
+_STORED_AS_IS = frozenset(
+    {"L", "I;16", "I;16L", "I;16B", "I;16N", "I", "F", "RGBA", "RGBa", "RGBX", "CMYK"}
+)
+#: Modes stored as 4 bytes a pixel for 3 samples (then 255) or 2 (L, L, L, A):
+#: widened into a new array first.
+_WIDENED = frozenset({"RGB", "YCbCr", "HSV", "LAB", "LA", "La"})
+
+
+def _pixel_bytes(mode: str) -> int:
+    """Bytes a pixel of ``mode`` takes in Pillow's memory."""
+    return 1 if mode == "L" else 2 if mode.startswith("I;16") else 4
+
+
 _ENCODE_CHUNK = 1 << 18
 
 
@@ -196,11 +211,6 @@ def _paste_rows(mapper: Any, core: Any, out: np.ndarray, start: int, stop: int) 
     stored.paste(core, (0, -start, width, height - start))
 
 
-def _pixel_bytes(mode: str) -> int:
-    """Bytes a pixel of ``mode`` takes in Pillow's memory."""
-    return 1 if mode == "L" else 2 if mode.startswith("I;16") else 4
-
-
 def _pasted(core: Any, out: np.ndarray, map_rows: MapRows | None) -> bool:
     """Copy ``core`` into ``out`` by Pillow's paste into our buffers; ``False`` if we can't."""
     mode, mapper = core.mode, private_hook("core.map_buffer")
@@ -252,16 +262,6 @@ def _decode_rows(factory: Any, core: Any, mode: str, rows: np.ndarray, start: in
         decoder.cleanup()
 
 
-#: Modes whose samples are stored as the array holds them (Pillow's raw decoder
-#: copies them byte for byte): the array itself becomes the image's memory.
-_STORED_AS_IS = frozenset(
-    {"L", "I;16", "I;16L", "I;16B", "I;16N", "I", "F", "RGBA", "RGBa", "RGBX", "CMYK"}
-)
-#: Modes stored as 4 bytes a pixel for 3 samples (then 255) or 2 (L, L, L, A):
-#: widened into a new array first.
-_WIDENED = frozenset({"RGB", "YCbCr", "HSV", "LAB", "LA", "La"})
-
-
 def _widened(array: np.ndarray, map_rows: MapRows | None) -> np.ndarray:
     """Return ``array`` widened to Pillow's 4-byte pixels, in stripes on ``map_rows``'s tasks."""
     height, width, channels = array.shape
@@ -279,14 +279,18 @@ def _mapped_core(array: np.ndarray, mode: str, map_rows: MapRows | None) -> Any 
     mapper = private_hook("core.map_buffer")
     if mapper is None:
         return None
+    height, width = array.shape[:2]
     if mode in _STORED_AS_IS:
         contiguous = array.flags.c_contiguous and array.flags.writeable
         store = array if contiguous else np.array(array, order="C")
     elif mode in _WIDENED and _native_pixels is not None and array.dtype == np.uint8:
+        if array.ndim != 3 or array.shape[2] != (2 if mode in ("LA", "La") else 3):
+            return None
         store = _widened(array, map_rows)
     else:
         return None
-    height, width = array.shape[:2]
+    if store.nbytes != height * width * _pixel_bytes(mode):  # not this mode's samples
+        return None
     return mapper(store, (width, height), "raw", 0, (mode, 0, 1))
 
 
