@@ -159,11 +159,10 @@ static int rows_passes(box_row_fn step, const uint8_t *src, uint8_t *dst, Py_ssi
     const Py_ssize_t lanes_max = block_rows * channels;
     uint8_t *in = malloc((size_t)(width * lanes_max)), *out = malloc((size_t)(width * lanes_max));
     struct box_room room;
-    const int no_room = room_take(&room, width, lanes_max, r, passes);
-    if (in == NULL || out == NULL || no_room) {
+    if (room_take(&room, width, lanes_max, r, passes) < 0 || in == NULL || out == NULL) {
         free(in);
         free(out);
-        if (!no_room) room_free(&room);
+        room_free(&room);
         return -1;
     }
     for (Py_ssize_t y0 = 0; y0 < rows; y0 += block_rows) {
@@ -219,13 +218,17 @@ typedef struct {
     int level; /* index into box_levels, chosen when the module loads */
 } box_state;
 
+/* The rows a pass keeps for the next one: those it reads around its row y
+ * are y - r - 1 .. y + r + 1, so a ring of 2r + 3 (all n when fewer). */
+static Py_ssize_t ring_rows(Py_ssize_t n, Py_ssize_t r) { return 2 * r + 3 < n ? 2 * r + 3 : n; }
+
 /* Rows of up to `count` columns for every pass down n rows: each pass but the
- * last keeps its rows in a ring of min(2r + 3, n) (the rows the next pass
- * reads around its row y are y - r - 1 .. y + r + 1). */
+ * last keeps its rows in a ring of ring_rows(n, r). On failure the room holds
+ * nothing (room_free is still safe). */
 static int room_take(struct box_room *room, Py_ssize_t n, Py_ssize_t count, Py_ssize_t r,
                      int passes)
 {
-    room->ring = 2 * r + 3 < n ? 2 * r + 3 : n;
+    room->ring = ring_rows(n, r);
     room->acc = malloc((size_t)passes * (size_t)count * sizeof(uint32_t));
     room->rings = passes > 1 ? malloc((size_t)(passes - 1) * (size_t)(room->ring * count)) : NULL;
     if (room->acc == NULL || (passes > 1 && room->rings == NULL)) {
@@ -326,8 +329,7 @@ static void columns_passes(box_row_fn step, struct box_room *room, const uint8_t
 static Py_ssize_t column_block(Py_ssize_t n, Py_ssize_t r, int passes)
 {
     if (passes == 1) return BOX_COLUMN_BLOCK;
-    const Py_ssize_t ring = 2 * r + 3 < n ? 2 * r + 3 : n;
-    Py_ssize_t block = BOX_RING_BYTES / ((passes - 1) * ring);
+    Py_ssize_t block = BOX_RING_BYTES / ((passes - 1) * ring_rows(n, r));
     block -= block % 64;
     return block < 256 ? 256 : (block > BOX_COLUMN_BLOCK ? BOX_COLUMN_BLOCK : block);
 }
@@ -394,7 +396,7 @@ static PyObject *box_lines(PyObject *self, PyObject *args, PyObject *kwargs)
                 columns_passes(step, &room, in + j, row_bytes, out + j, row_bytes, rows, count,
                                radius, (uint32_t)ww, (uint32_t)fw, passes);
             }
-            if (!failed) room_free(&room);
+            room_free(&room);
         }
         Py_END_ALLOW_THREADS;
     }

@@ -196,7 +196,7 @@ _PASTE_BLOCK_BYTES = 512 << 10
 def _paste_rows(mapper: Any, core: Any, out: np.ndarray, start: int, stop: int) -> None:
     """Have Pillow paste rows ``[start, stop)`` of ``core`` into ``out`` (mapped by ``mapper``)."""
     width, height = core.size
-    if out.ndim == 3 and out.shape[2] * out.itemsize != _pixel_bytes(core.mode):
+    if core.mode in _WIDENED:  # Pillow's 4-byte pixels, narrowed into out
         rows = max(1, _PASTE_BLOCK_BYTES // (4 * width))
         scratch = np.empty((rows, width, 4), np.uint8)
         assert _native_pixels is not None  # checked by _pasted

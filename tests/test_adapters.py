@@ -123,20 +123,15 @@ def test_an_array_handed_to_pillow_is_stored_as_pillows_decoder_stores_it(monkey
     assert _stored(mapped) == _stored(decoded)
 
 
-def _serial(fn, items):
-    for item in items:
-        fn(*item)
-
-
 @pytest.mark.parametrize("mode", pillow_adapter.SUPPORTED_MODES)
-@pytest.mark.parametrize("runner", ["serial", "threads"])
-def test_pillow_pastes_an_image_into_an_array_as_its_encoder_writes_it(monkeypatch, mode, runner):
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_pillow_pastes_an_image_into_an_array_as_its_encoder_writes_it(monkeypatch, mode, n_jobs):
     """Stripes (and, for 4-byte pixels narrowed, blocks) of a few rows: every seam is crossed."""
     image = _small(mode, seed=len(mode) + 1)
     monkeypatch.setattr(pillow_adapter, "_STRIPE_BYTES", 500)
     monkeypatch.setattr(pillow_adapter, "_PASTE_BLOCK_BYTES", 300)
-    workers = ParallelGaussianFilter(1, n_jobs=2, backend="threading").settings
-    map_rows = _serial if runner == "serial" else Workers(workers).map_small
+    workers = ParallelGaussianFilter(1, n_jobs=n_jobs, backend="threading").settings
+    map_rows = Workers(workers).map_small  # n_jobs=1: every stripe on this thread
     pasted = pillow_adapter.core_to_array(image.im, map_rows)
     _hide(monkeypatch, "core.map_buffer")
     encoded = pillow_adapter.core_to_array(image.im, map_rows)
