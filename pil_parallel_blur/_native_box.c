@@ -32,19 +32,6 @@ static inline Py_ssize_t clamp_index(Py_ssize_t i, Py_ssize_t last)
     return i < 0 ? 0 : (i > last ? last : i);
 }
 
-/* S(-1) of a line: the clamped window around x = -1, modulo 2^32. `at(i)` is
- * the sample at line position i (0 <= i <= last). */
-#define WINDOW_BEFORE_FIRST(at, last, r, result)                                   \
-    do {                                                                           \
-        uint64_t low_ = (uint64_t)((r) >= 1 ? (r) + 2 : 1);                        \
-        uint32_t s_ = (uint32_t)((uint64_t)(at(0)) * low_);                        \
-        Py_ssize_t mid_end_ = (last) - 1 < (r) - 1 ? (last) - 1 : (r) - 1;         \
-        for (Py_ssize_t k_ = 1; k_ <= mid_end_; k_++) s_ += (uint32_t)(at(k_));    \
-        Py_ssize_t high_start_ = (last) > 1 ? (last) : 1;                          \
-        if ((r) - 1 >= high_start_)                                                \
-            s_ += (uint32_t)((uint64_t)(at(last)) * (uint64_t)((r) - high_start_)); \
-        (result) = s_;                                                             \
-    } while (0)
 
 /* One output row of a pass down many columns at once (below, once per SIMD
  * level): the running sums acc[j] of `count` columns move on by one row, from
@@ -262,6 +249,31 @@ static inline const uint8_t *ring_row(const uint8_t *base, Py_ssize_t stride, Py
     return base + (ring ? i % ring : i) * stride;
 }
 
+/* S(-1) of every column: the clamped window around row -1, modulo 2^32 (row 0
+ * counted r + 2 times, rows 1 .. r - 1, and the last row for the taps past
+ * it when the column is shorter than the window). Summed row by row, all
+ * columns at once: sums modulo 2^32 do not depend on their order, and the
+ * rows are read along, not down (radius 500: 500 rows a column). */
+static void window_before_first(uint32_t *restrict acc, const uint8_t *in, Py_ssize_t stride,
+                                Py_ssize_t ring, Py_ssize_t last, Py_ssize_t r,
+                                Py_ssize_t count)
+{
+    const uint8_t *first = ring_row(in, stride, ring, 0);
+    const uint32_t low = (uint32_t)(uint64_t)(r >= 1 ? r + 2 : 1);
+    for (Py_ssize_t j = 0; j < count; j++) acc[j] = (uint32_t)first[j] * low;
+    const Py_ssize_t mid_end = last - 1 < r - 1 ? last - 1 : r - 1;
+    for (Py_ssize_t k = 1; k <= mid_end; k++) {
+        const uint8_t *row = ring_row(in, stride, ring, k);
+        for (Py_ssize_t j = 0; j < count; j++) acc[j] += (uint32_t)row[j];
+    }
+    const Py_ssize_t high_start = last > 1 ? last : 1;
+    if (r - 1 >= high_start) {
+        const uint8_t *end = ring_row(in, stride, ring, last);
+        const uint32_t high = (uint32_t)(uint64_t)(r - high_start);
+        for (Py_ssize_t j = 0; j < count; j++) acc[j] += (uint32_t)end[j] * high;
+    }
+}
+
 /* Run pass p (and, first, the passes before it as far as it needs) until it has
  * written row `upto` (or the last). Pass p's row y reads its input's rows
  * around y, up to y + r + 1, so pass p - 1 runs r + 1 rows ahead of it: every
@@ -278,13 +290,7 @@ static void run_pass(box_row_fn step, struct box_pass_rows *passes, int p, Py_ss
         if (p > 0) run_pass(step, passes, p - 1, y + r + 1, n, count, r, ww, fw);
         const uint8_t *in = me->in;
         const Py_ssize_t stride = me->in_stride, ring = me->in_ring;
-        if (y == 0) {
-#define BOX_AT_RING(i) ring_row(in, stride, ring, (i))[j]
-            for (Py_ssize_t j = 0; j < count; j++) {
-                WINDOW_BEFORE_FIRST(BOX_AT_RING, last, r, me->acc[j]);
-            }
-#undef BOX_AT_RING
-        }
+        if (y == 0) window_before_first(me->acc, in, stride, ring, last, r, count);
         step(ring_row(in, stride, ring, clamp_index(y - r - 1, last)),
              ring_row(in, stride, ring, clamp_index(y + r, last)),
              ring_row(in, stride, ring, clamp_index(y + r + 1, last)),
