@@ -97,18 +97,27 @@ def looks_channels_first(shape: tuple[int, ...]) -> bool:
     return len(shape) == 3 and shape[2] > 4 and shape[0] in (1, 3, 4)
 
 
-def correlate_array(array: np.ndarray, kernel: SeparableKernel, workers: Workers) -> np.ndarray:
-    """Correlate a validated array with ``kernel`` on ``workers``; same shape and dtype out."""
+def correlate_array(
+    array: np.ndarray, kernel: SeparableKernel, workers: Workers, *, owned: bool = False
+) -> np.ndarray:
+    """Correlate a validated array with ``kernel`` on ``workers``; same shape and dtype out.
+
+    ``owned``: the caller gives ``array`` up (``Image.filter``'s own copy of
+    the pixels), so the result may be written over it. A copy made here (a
+    conversion, a transpose) is given up the same way.
+    """
     if kernel.identity or array.size == 0:
         return array.copy()
     plan, narrow = plan_for(array.shape, array.dtype, kernel)
+    given = array
     if narrow:  # correlate the transpose with the transposed kernel, transpose back
         array = array.swapaxes(0, 1)
     found = float_range(array, plan.averages)
     # C-contiguous and aligned, in native byte order (float16 as float32): the
     # engine reads samples as their own type
     native = np.require(scale_in(array, found), dtype=plan.out_dtype, requirements=["C", "A"])
-    out = run_plan(native, plan, workers).reshape(array.shape)
+    overwrite = owned or not np.may_share_memory(native, given)
+    out = run_plan(native, plan, workers, overwrite=overwrite).reshape(array.shape)
     out = restore_range(out.astype(array.dtype, copy=False), found)
     return out.swapaxes(0, 1).copy() if narrow else out
 

@@ -42,6 +42,7 @@ class ArrayFilter(ImageFilter.MultibandFilter):
         return not (self._is_identity() or image.size[0] * image.size[1] == 0)
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
+        """Filter ``array``: the filter's own copy of the image's pixels, free to overwrite."""
         raise NotImplementedError
 
     def filter(self, image: Any) -> Any:

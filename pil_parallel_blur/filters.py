@@ -150,7 +150,7 @@ class ParallelGaussianFilter(ArrayFilter):
         return self._terms.identity
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return correlate_array(array, self._terms, workers)
+        return correlate_array(array, self._terms, workers, owned=True)
 
 
 @fill_parallel_doc
@@ -218,7 +218,7 @@ class ParallelBoxBlur(ArrayFilter):
         return self._terms.identity
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return correlate_array(array, self._terms, workers)
+        return correlate_array(array, self._terms, workers, owned=True)
 
 
 @fill_parallel_doc

@@ -224,7 +224,7 @@ class ParallelKernelFilter(ArrayFilter):
         )
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return correlate_array(array, self.separable(), workers)
+        return correlate_array(array, self.separable(), workers, owned=True)
 
     def separable(self) -> SeparableKernel:
         """Return the kernel as the engine takes it: terms, offset, Pillow's rounding, grid."""

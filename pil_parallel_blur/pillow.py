@@ -126,7 +126,7 @@ class GaussianBlur(_PillowFilter):
         return is_zero(self.radius)
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return pillow_gaussian_array(array, self.radius, workers)
+        return pillow_gaussian_array(array, self.radius, workers, owned=True)
 
 
 @fill_parallel_doc
@@ -170,7 +170,7 @@ class BoxBlur(_PillowFilter):
         return is_zero(self.radius)
 
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return pillow_box_array(array, self.radius, workers)
+        return pillow_box_array(array, self.radius, workers, owned=True)
 
 
 @fill_parallel_doc

@@ -45,21 +45,32 @@ def _pair(radius: object) -> tuple[float, float]:
 
 
 def _blur(
-    array: np.ndarray, box_x: float, box_y: float, passes: int, workers: Workers
+    array: np.ndarray,
+    box_x: float,
+    box_y: float,
+    passes: int,
+    workers: Workers,
+    owned: bool = False,
 ) -> np.ndarray:
-    """Pillow's box passes over an ``(H, W)`` or ``(H, W, C)`` uint8 array."""
+    """Pillow's box passes over an ``(H, W)`` or ``(H, W, C)`` uint8 array.
+
+    ``owned``: the caller gives ``array`` up; the result may be written over it.
+    """
     image = array if array.ndim == 3 else array[..., None]
     image = np.ascontiguousarray(image)
     plan = plan_boxes(image.shape, box_x, box_y, passes)
-    return run_boxes(image, plan, workers).reshape(array.shape)
+    overwrite = owned or not np.may_share_memory(image, array)
+    return run_boxes(image, plan, workers, overwrite=overwrite).reshape(array.shape)
 
 
-def pillow_gaussian_array(array: np.ndarray, radius: object, workers: Workers) -> np.ndarray:
-    """Pillow's ``GaussianBlur`` of a validated array, on ``workers``."""
+def pillow_gaussian_array(
+    array: np.ndarray, radius: object, workers: Workers, owned: bool = False
+) -> np.ndarray:
+    """Pillow's ``GaussianBlur`` of a validated array, on ``workers`` (``owned``: as ``_blur``)."""
     x, y = _pair(radius)
     box_x = gaussian_box_radius(x, GAUSSIAN_PASSES)
     box_y = gaussian_box_radius(y, GAUSSIAN_PASSES)
-    return _blur(array, box_x, box_y, GAUSSIAN_PASSES, workers)
+    return _blur(array, box_x, box_y, GAUSSIAN_PASSES, workers, owned)
 
 
 def pillow_unsharp_array(
@@ -70,10 +81,12 @@ def pillow_unsharp_array(
     return combine_rows(pillow_unsharp, array, blurred, percent, threshold, workers)
 
 
-def pillow_box_array(array: np.ndarray, radius: object, workers: Workers) -> np.ndarray:
-    """Pillow's ``BoxBlur`` of a validated array, on ``workers``."""
+def pillow_box_array(
+    array: np.ndarray, radius: object, workers: Workers, owned: bool = False
+) -> np.ndarray:
+    """Pillow's ``BoxBlur`` of a validated array, on ``workers`` (``owned``: as ``_blur``)."""
     x, y = _pair(radius)
-    return _blur(array, x, y, 1, workers)
+    return _blur(array, x, y, 1, workers, owned)
 
 
 def check_box_radius(radius: object) -> None:

@@ -7,13 +7,16 @@ import joblib
 import numpy as np
 import pytest
 from conftest import assert_spec_accuracy, photo_like, reference_kernel
-from PIL import Image
+from PIL import Image, ImageFilter
 
-from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel
-from pil_parallel_blur.engine import plan_correlation
+from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, parallel, pillow, testing
+from pil_parallel_blur.blur import correlate_array
+from pil_parallel_blur.engine import plan_boxes, plan_correlation
+from pil_parallel_blur.engine.spectral import plan_spectral
 from pil_parallel_blur.kernels import from_terms, resolve_kernel
 from pil_parallel_blur.parallel import ParallelSettings, paths
 from pil_parallel_blur.parallel import tiles as tiling
+from pil_parallel_blur.pillow_arrays import pillow_gaussian_array
 
 # 803 rows: the stripes of 2 or 3 workers never divide it evenly.
 TALL = photo_like(803, 41, seed=5)
@@ -235,3 +238,69 @@ def test_our_threads_take_smaller_images_than_joblibs_backends():
         ),
     ]
     assert calls[0] > 1 and calls[1:] == [1, 1]
+
+
+def _stage_writes(stages):
+    return [(s.src, s.dst) for s in stages]
+
+
+def test_the_result_goes_over_an_owned_image_only_where_nothing_reads_it_after():
+    """``into_image``: box chains and spectral channels write over the image; a direct plan not."""
+    image = np.zeros((40, 50, 3), np.uint8)
+    kernel = from_terms([resolve_kernel(None, 12.0).factors()])
+    plan = plan_correlation(image.shape, image.dtype, kernel)
+    # direct: its tiles read rows around their own, so never over the image
+    direct = tiling.plan_stages(plan, None, 2)
+    assert tiling.into_image(direct, image) == direct
+    # spectral: the rows pass of channel c writes over the image before the
+    # columns pass of channel c + 1 reads it, which reads another channel
+    spectral = tiling.plan_stages(plan, plan_spectral(plan), 2)
+    moved = tiling.into_image(spectral, image)
+    assert _stage_writes(moved) == [(0, 1), (1, 0)] * 3
+    assert tiling.buffers(moved) == [tiling.buffers(spectral)[0]]
+    # not an image of another type or shape
+    assert tiling.into_image(spectral, image.astype(np.uint16)) == spectral
+    assert tiling.into_image(spectral, image[:, :49]) == spectral
+    # Pillow's box passes: the vertical stage reads the horizontal one's rows
+    both = tiling.box_stages(plan_boxes(image.shape, 2.0, 3.0, 3), 2)
+    assert _stage_writes(tiling.into_image(both, image)) == [(0, 1), (1, 0)]
+    one_axis = tiling.box_stages(plan_boxes(image.shape, 2.0, 0.0, 3), 2)
+    assert tiling.into_image(one_axis, image) == one_axis
+
+
+@pytest.mark.usefixtures("parallel_always")
+@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+def test_an_owned_image_is_written_over_and_the_bytes_stay_right(n_jobs):
+    """Spectral and box plans on an image the caller gives up: same bytes, no new result buffer."""
+    a = photo_like(61, 47, seed=11)
+    size, sigma = 41, 12.0
+    workers = parallel.Workers(ParallelSettings(n_jobs, "threading", None, None))
+    kernel = resolve_kernel(size, sigma).factors()
+    with testing.spectral_always():
+        given = a.copy()
+        out = correlate_array(given, from_terms([kernel]), workers, owned=True)
+        kept = correlate_array(a, from_terms([kernel]), workers)
+    assert np.shares_memory(out, given)
+    assert not np.shares_memory(kept, a)
+    np.testing.assert_array_equal(out, kept)
+    assert_spec_accuracy(out, a, reference_kernel(size, sigma))
+    given = a.copy()
+    ours = pillow_gaussian_array(given, 3.5, workers, owned=True)
+    assert np.shares_memory(ours, given)
+    pillows = Image.fromarray(a).filter(ImageFilter.GaussianBlur(3.5))
+    np.testing.assert_array_equal(ours, np.asarray(pillows))
+
+
+@pytest.mark.usefixtures("parallel_always")
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_arrays_the_caller_keeps_are_never_written_over(n_jobs):
+    a = photo_like(61, 47, seed=12)
+    before = a.copy()
+    with testing.spectral_always():
+        gaussian_blur(a, sigma=12.0, size=41, n_jobs=n_jobs)
+    pillow.gaussian_blur(a, 3.5, n_jobs=n_jobs)
+    pillow.box_blur(a, (2, 5), n_jobs=n_jobs)
+    pillow.unsharp_mask(a, 3, 150, 2, n_jobs=n_jobs)
+    np.testing.assert_array_equal(a, before)
+    Image.fromarray(a).filter(ParallelGaussianFilter(12, n_jobs=n_jobs))
+    np.testing.assert_array_equal(a, before)

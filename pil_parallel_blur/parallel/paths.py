@@ -37,7 +37,7 @@ from .files import (
 from .pool import Runner, Task, joblib_runner, thread_runner
 from .settings import Progress
 from .shielded import PROCESS_CALLS, CancelledError, Emit, run_shielded
-from .tiles import Stage, box_stages, buffers, plan_stages
+from .tiles import Stage, box_stages, buffers, into_image, plan_stages
 from .workers import Workers, workers_forced
 
 __all__ = ["run_plan", "run_boxes"]
@@ -55,22 +55,33 @@ MIN_PARALLEL_SECONDS = 0.02
 MIN_THREADS_SECONDS = 0.005
 
 
-def run_plan(image: np.ndarray, plan: CorrelationPlan, workers: Workers) -> np.ndarray:
+def run_plan(
+    image: np.ndarray, plan: CorrelationPlan, workers: Workers, *, overwrite: bool = False
+) -> np.ndarray:
     """Compute ``plan`` on ``image`` with ``workers``.
 
     Returns an ``(H, W, C)`` array of ``plan.out_dtype``. The settings'
     ``progress``, if given, is called in the caller's thread as
-    ``progress(tiles_done, tiles)``.
+    ``progress(tiles_done, tiles)``. With ``overwrite`` (the caller owns
+    ``image`` and has no further use for it) the result may be written over
+    the image and returned in its place (``tiles.into_image``).
     """
     method = choose(plan, image)
-    return _run(image, lambda n: plan_stages(plan, method.spectral, n), method.seconds, workers)
+    return _run(
+        image, lambda n: plan_stages(plan, method.spectral, n), method.seconds, workers, overwrite
+    )
 
 
-def run_boxes(image: np.ndarray, plan: BoxPlan, workers: Workers) -> np.ndarray:
-    """Compute Pillow's box passes of ``plan`` on an ``(H, W, C)`` uint8 ``image``."""
+def run_boxes(
+    image: np.ndarray, plan: BoxPlan, workers: Workers, *, overwrite: bool = False
+) -> np.ndarray:
+    """Compute Pillow's box passes of ``plan`` on an ``(H, W, C)`` uint8 ``image``.
+
+    ``overwrite`` as for ``run_plan``.
+    """
     if not plan.stages:
         return image.copy()
-    return _run(image, lambda n: box_stages(plan, n), box_seconds(plan), workers)
+    return _run(image, lambda n: box_stages(plan, n), box_seconds(plan), workers, overwrite)
 
 
 def _run(
@@ -78,17 +89,23 @@ def _run(
     stages_for: Callable[[int], list[Stage]],
     seconds: float,
     workers: Workers,
+    overwrite: bool,
 ) -> np.ndarray:
     """Run the stages cut for the workers (in-process when they would not pay)."""
     progress = workers.settings.progress
     smallest = MIN_PARALLEL_SECONDS
     if workers.our_threads:
         smallest = min(smallest, MIN_THREADS_SECONDS)
+
+    def here(stages: list[Stage]) -> list[Stage]:
+        # the in-memory paths may write the result over an image the caller gave up
+        return into_image(stages, image) if overwrite else stages
+
     if workers.count <= 1 or (seconds < smallest and not workers_forced):
-        return _in_memory(image, None, stages_for(1), progress)
+        return _in_memory(image, None, here(stages_for(1)), progress)
     stages = stages_for(workers.count)
     if workers.our_threads:
-        return _in_memory(image, thread_runner(workers.count), stages, progress)
+        return _in_memory(image, thread_runner(workers.count), here(stages), progress)
     # tiles as they finish where the backend can say so (multiprocessing cannot)
     streams = jl.supports_generator(workers.backend)
 
@@ -96,7 +113,7 @@ def _run(
         return joblib_runner(jl.make_parallel(workers.n_jobs, workers.backend, streams))
 
     if workers.kind == "threads":
-        return _in_memory(image, runner(), stages, progress)
+        return _in_memory(image, runner(), here(stages), progress)
     if workers.kind == "remote":
         return _remote(image, runner(), stages, progress)
     return _on_processes(image, runner, stages, workers)
@@ -151,7 +168,7 @@ def _in_memory(
         return [(compute_tile, (src, 0, dst, 0, tile, stage.step)) for tile in stage.tiles]
 
     _compute(runner, stages, tasks, progress)
-    return arrays[-1]
+    return arrays[stages[-1].dst]
 
 
 def _tile_from_files(src_path: str, dst_path: str, tile: Tile, step: Step) -> None:

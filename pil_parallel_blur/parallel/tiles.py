@@ -19,7 +19,7 @@ import numpy as np
 
 from ..engine import BoxPass, BoxPlan, CorrelationPlan, SpectralPass, SpectralPlan, Step, Tile
 
-__all__ = ["Stage", "cut_tiles", "plan_stages", "box_stages", "buffers"]
+__all__ = ["Stage", "cut_tiles", "plan_stages", "box_stages", "buffers", "into_image"]
 
 #: Tiles per worker: a little over 1 so that a slow worker (the machine is
 #: shared) does not hold everyone up, few enough that per-task cost stays small.
@@ -142,8 +142,45 @@ def box_stages(plan: BoxPlan, workers: int) -> list[Stage]:
 
 
 def buffers(stages: list[Stage]) -> list[tuple[np.dtype, tuple[int, ...]]]:
-    """Return the type and shape of each buffer the stages write, by number (from 1)."""
+    """Return the type and shape of each buffer the stages write, by number (from 1).
+
+    A stage that writes over the image (array 0, see ``into_image``) makes none.
+    """
     made: dict[int, tuple[np.dtype, tuple[int, ...]]] = {}
     for stage in stages:
-        made.setdefault(stage.dst, (stage.dst_dtype, stage.dst_shape))
+        if stage.dst:
+            made.setdefault(stage.dst, (stage.dst_dtype, stage.dst_shape))
     return [made[i] for i in range(1, len(made) + 1)]
+
+
+def into_image(stages: list[Stage], image: np.ndarray) -> list[Stage]:
+    """Return ``stages`` with the result written over ``image`` where nothing reads it after.
+
+    For a caller that owns the image (``Image.filter``'s copy of the pixels):
+    one buffer the size of the result fewer to allocate and to fault in. The
+    result goes to array 0 when it has the image's type and shape, no stage
+    that writes it reads the image (a direct plan's tiles read rows around
+    their own), and every stage that reads the image after the result is first
+    written reads a channel no stage has written by then (a spectral plan: the
+    columns pass of channel c + 1 after the rows pass of channel c). A box
+    plan's stages read the image only first. Otherwise ``stages`` unchanged.
+    """
+    last = stages[-1]
+    if (
+        last.dst == 0
+        or last.dst_dtype != image.dtype
+        or tuple(last.dst_shape) != image.shape
+        or any(s.src == 0 for s in stages if s.dst == last.dst)
+    ):
+        return stages
+    written: set[int | None] = set()
+    for stage in stages:
+        if stage.src == 0 and written:
+            step = stage.step
+            if not isinstance(step, SpectralPass) or not step.columns:
+                return stages
+            if step.channel in written or None in written:
+                return stages
+        if stage.dst == last.dst:
+            written.add(stage.channel)
+    return [s._replace(dst=0) if s.dst == last.dst else s for s in stages]
