@@ -73,7 +73,8 @@ class Stage(NamedTuple):
 
     The arrays of a run are the image (0) and the buffers the stages write,
     numbered in the order they are first written (``dst_dtype``,
-    ``dst_shape``); the last is the result. A direct plan is one stage (image →
+    ``dst_shape``); the last stage's ``dst`` is the result (the image itself
+    when ``into_image`` moved it there). A direct plan is one stage (image →
     output); a box plan a chain (each stage into a new buffer); a spectral plan
     two stages a channel (image → intermediate plane by columns, then → the
     output's channel by rows), each started when the one before is done.
