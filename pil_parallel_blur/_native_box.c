@@ -54,7 +54,7 @@ static void room_free(struct box_room *room);
 static void columns_passes(box_row_fn step, struct box_room *room, const uint8_t *src,
                            Py_ssize_t src_stride, uint8_t *dst, Py_ssize_t dst_stride,
                            Py_ssize_t n, Py_ssize_t count, Py_ssize_t r, uint32_t ww, uint32_t fw,
-                           int passes);
+                           int passes, int in_place);
 
 /* Rows blurred together: a block of them is turned into columns (each sample
  * of each row a lane), blurred by the vectorised column passes, turned back.
@@ -156,7 +156,7 @@ static int rows_passes(box_row_fn step, const uint8_t *src, uint8_t *dst, Py_ssi
         const Py_ssize_t block = rows - y0 < block_rows ? rows - y0 : block_rows;
         const Py_ssize_t lanes = block * channels;
         transpose_bytes(src + y0 * row_bytes, row_bytes, in, block, block, row_bytes);
-        columns_passes(step, &room, in, lanes, out, lanes, width, lanes, r, ww, fw, passes);
+        columns_passes(step, &room, in, lanes, out, lanes, width, lanes, r, ww, fw, passes, 0);
         transpose_bytes(out, block, dst + y0 * row_bytes, row_bytes, row_bytes, block);
     }
     free(in);
@@ -233,7 +233,10 @@ static void room_free(struct box_room *room)
     room->rings = NULL;
 }
 
-/* Where a pass reads its rows and writes its own. */
+/* Where a pass reads its rows and writes its own. A copy pass only copies
+ * its input's rows: it puts the source rows of a stage computed in place
+ * into a ring, so that the first box pass reads them there after the last
+ * one has written over them. */
 struct box_pass_rows {
     const uint8_t *in;
     Py_ssize_t in_stride, in_ring; /* row i at in + (i mod in_ring) * in_stride; 0: no ring */
@@ -241,6 +244,7 @@ struct box_pass_rows {
     Py_ssize_t out_stride, out_ring;
     uint32_t *acc;
     Py_ssize_t done; /* rows written */
+    int copy;
 };
 
 static inline const uint8_t *ring_row(const uint8_t *base, Py_ssize_t stride, Py_ssize_t ring,
@@ -287,6 +291,11 @@ static void run_pass(box_row_fn step, struct box_pass_rows *passes, int p, Py_ss
     upto = upto < last ? upto : last;
     for (; me->done <= upto; me->done++) {
         const Py_ssize_t y = me->done;
+        if (me->copy) {
+            memcpy((uint8_t *)ring_row(me->out, me->out_stride, me->out_ring, y),
+                   ring_row(me->in, me->in_stride, me->in_ring, y), (size_t)count);
+            continue;
+        }
         if (p > 0) run_pass(step, passes, p - 1, y + r + 1, n, count, r, ww, fw);
         const uint8_t *in = me->in;
         const Py_ssize_t stride = me->in_stride, ring = me->in_ring;
@@ -300,13 +309,16 @@ static void run_pass(box_row_fn step, struct box_pass_rows *passes, int p, Py_ss
 }
 
 /* Every pass down `count` sample columns of n rows, src to dst, through the
- * rings of `room` (taken for at least n rows and count columns). */
+ * rings of `room` (taken for at least n rows, count columns and the passes
+ * plus in_place). `in_place`: dst may be src (the same rows, written over):
+ * a copy pass first keeps the source rows the box passes still read. */
 static void columns_passes(box_row_fn step, struct box_room *room, const uint8_t *src,
                            Py_ssize_t src_stride, uint8_t *dst, Py_ssize_t dst_stride,
                            Py_ssize_t n, Py_ssize_t count, Py_ssize_t r, uint32_t ww, uint32_t fw,
-                           int passes)
+                           int passes, int in_place)
 {
-    struct box_pass_rows rows[BOX_MAX_PASSES];
+    struct box_pass_rows rows[BOX_MAX_PASSES + 1];
+    passes += in_place;
     for (int p = 0; p < passes; p++) {
         const int first = p == 0, final = p == passes - 1;
         uint8_t *ring = final ? NULL : room->rings + (Py_ssize_t)p * room->ring * count;
@@ -319,6 +331,7 @@ static void columns_passes(box_row_fn step, struct box_room *room, const uint8_t
             .out_ring = final ? 0 : room->ring,
             .acc = room->acc + (Py_ssize_t)p * count,
             .done = 0,
+            .copy = first && in_place,
         };
     }
     run_pass(step, rows, passes - 1, n - 1, n, count, r, ww, fw);
@@ -344,14 +357,14 @@ static PyObject *box_lines(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"src",      "src0",  "dst", "dst0",   "top", "bottom",
                                "left",     "right", "vertical", "radius", "ww", "fw",
-                               "passes",   NULL};
+                               "passes",   "in_place", NULL};
     PyObject *src_obj, *dst_obj;
     Py_ssize_t src0, dst0, top, bottom, left, right, radius;
-    int vertical, passes;
+    int vertical, passes, in_place = 0;
     unsigned long ww, fw;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnOnnnnnpnkki:box_lines", keywords,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OnOnnnnnpnkki|p:box_lines", keywords,
                                      &src_obj, &src0, &dst_obj, &dst0, &top, &bottom, &left,
-                                     &right, &vertical, &radius, &ww, &fw, &passes))
+                                     &right, &vertical, &radius, &ww, &fw, &passes, &in_place))
         return NULL;
     Py_buffer src, dst;
     if (PyObject_GetBuffer(src_obj, &src, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
@@ -394,13 +407,13 @@ static PyObject *box_lines(PyObject *self, PyObject *args, PyObject *kwargs)
                                  (uint32_t)fw, passes);
         } else {
             const Py_ssize_t first = left * channels, end = right * channels;
-            const Py_ssize_t block = column_block(rows, radius, passes);
+            const Py_ssize_t block = column_block(rows, radius, passes + in_place);
             struct box_room room;
-            failed = room_take(&room, rows, block, radius, passes);
+            failed = room_take(&room, rows, block, radius, passes + in_place);
             for (Py_ssize_t j = first; j < end && !failed; j += block) {
                 const Py_ssize_t count = end - j < block ? end - j : block;
                 columns_passes(step, &room, in + j, row_bytes, out + j, row_bytes, rows, count,
-                               radius, (uint32_t)ww, (uint32_t)fw, passes);
+                               radius, (uint32_t)ww, (uint32_t)fw, passes, in_place);
             }
             room_free(&room);
         }
@@ -485,7 +498,8 @@ static PyMethodDef box_methods[] = {
      "combination over C-contiguous uint8 buffers of one size."},
     {"box_lines", (PyCFunction)(void (*)(void))box_lines, METH_VARARGS | METH_KEYWORDS,
      "box_lines(src, src0, dst, dst0, top, bottom, left, right, vertical, radius, ww, fw, "
-     "passes)\n--\n\nPillow's box passes over one tile: whole rows, or whole columns."},
+     "passes, in_place=False)\n--\n\nPillow's box passes over one tile: whole rows, or whole "
+     "columns. in_place: dst may hold the same rows as src (written over them)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -261,11 +261,18 @@ def test_the_result_goes_over_an_owned_image_only_where_nothing_reads_it_after()
     # not an image of another type or shape
     assert tiling.into_image(spectral, image.astype(np.uint16)) == spectral
     assert tiling.into_image(spectral, image[:, :49]) == spectral
-    # Pillow's box passes: the vertical stage reads the horizontal one's rows
+    # Pillow's box passes: a tile reads and writes its own rows (or columns)
+    # alone, so the second stage writes over the first one's buffer, and an
+    # owned image takes both
     both = tiling.box_stages(plan_boxes(image.shape, 2.0, 3.0, 3), 2)
-    assert _stage_writes(tiling.into_image(both, image)) == [(0, 1), (1, 0)]
-    one_axis = tiling.box_stages(plan_boxes(image.shape, 2.0, 0.0, 3), 2)
-    assert tiling.into_image(one_axis, image) == one_axis
+    assert _stage_writes(both) == [(0, 1), (1, 1)]
+    assert [s.step.in_place for s in both] == [False, True]
+    moved = tiling.into_image(both, image)
+    assert _stage_writes(moved) == [(0, 0), (0, 0)]
+    assert all(s.step.in_place for s in moved) and tiling.buffers(moved) == []
+    one_axis = tiling.box_stages(plan_boxes(image.shape, 0.0, 3.0, 3), 2)
+    assert _stage_writes(tiling.into_image(one_axis, image)) == [(0, 0)]
+    assert tiling.into_image(one_axis, image[:, :49]) == one_axis
 
 
 @pytest.mark.usefixtures("parallel_always")

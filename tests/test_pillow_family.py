@@ -14,6 +14,7 @@ from conftest import photo_like
 from PIL import Image, ImageFilter
 
 from pil_parallel_blur import ParallelBoxBlur, ParallelUnsharpMask, pillow, testing
+from pil_parallel_blur.engine import native, plan_boxes
 
 MODES = pillow.PILLOW_MODES
 RADII = [0, 0.5, 1, 1.5, 2.3, 5, 10.3, 50, 200]
@@ -219,3 +220,25 @@ def test_exact_box_blur_costs_nothing_more_for_a_huge_radius(radius):
     a = np.asarray(im, dtype=float)
     expected = np.mean(np.stack([a[0, 0], a[0, -1], a[-1, 0], a[-1, -1]]))
     assert np.abs(np.asarray(out, dtype=float) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("shape", [(1, 9, 1), (9, 1, 1), (5, 7, 3), (50, 33, 4)])
+@pytest.mark.parametrize(
+    ("radius", "passes"), [(0.5, 1), (2.5, 1), (7.0, 3), (40.0, 3), (1000, 1)]
+)
+def test_vertical_passes_over_their_own_input_are_pillows_bytes(shape, radius, passes):
+    """The compiled vertical stage written over its input (``in_place``) against Pillow."""
+    box = native.loaded.box
+    assert box is not None, "the compiled box module is not built: python3 -m pip install -e ."
+    rng = np.random.default_rng(int(radius * 10) + shape[0])
+    a = rng.integers(0, 256, shape, dtype=np.uint8)
+    step = plan_boxes(shape, 0, radius, passes).stages[0]
+    over = a.copy()
+    h, w = shape[:2]
+    box.box_lines(over, 0, over, 0, 0, h, 0, w, 1, step.radius, step.ww, step.fw, passes, True)
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[shape[2]]
+    im = Image.frombytes(mode, (w, h), a.tobytes())
+    want = im
+    for _ in range(passes):  # Pillow's GaussianBlur is 3 box passes of another radius
+        want = want.filter(ImageFilter.BoxBlur((0, radius)))
+    assert over.tobytes() == want.tobytes()

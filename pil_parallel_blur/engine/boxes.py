@@ -74,6 +74,9 @@ class BoxPass:
     ww: int
     fw: int
     passes: int
+    #: The stage writes over its own input (``parallel.tiles``): the compiled
+    #: vertical passes then keep the rows they still read in a ring.
+    in_place: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ def box_pass(
             step.ww,
             step.fw,
             step.passes,
+            in_place=step.in_place,
         )
         return
     # the passes run along axis 0: the rows' axis for a vertical stage, else the columns'

@@ -11,6 +11,7 @@ Tests: test_parallel_engine.py, test_spectral.py.
 
 from __future__ import annotations
 
+import dataclasses
 from itertools import pairwise
 from math import ceil
 from typing import NamedTuple
@@ -131,15 +132,23 @@ def row_tiles(height: int, width: int, workers: int, step: int = 1) -> list[Tile
 
 
 def box_stages(plan: BoxPlan, workers: int) -> list[Stage]:
-    """Return a box plan's stages: stripes of whole rows, then strips of whole columns."""
+    """Return a box plan's stages: stripes of whole rows, then strips of whole columns.
+
+    The first stage writes a new buffer; the next one writes over it (a tile
+    reads and writes its own rows, or its own columns, alone).
+    """
     shape = (plan.height, plan.width, plan.channels)
     stages: list[Stage] = []
     for step in plan.stages:
         cut = column_tiles if step.vertical else row_tiles
         tiles = cut(plan.height, plan.width, workers)
-        i = len(stages)
-        stages.append(Stage(step, tiles, np.dtype(np.uint8), shape, i, i + 1))
+        src = 1 if stages else 0
+        stages.append(Stage(_in_place(step, src == 1), tiles, np.dtype(np.uint8), shape, src, 1))
     return stages
+
+
+def _in_place(step: BoxPass, in_place: bool) -> BoxPass:
+    return dataclasses.replace(step, in_place=in_place)
 
 
 def buffers(stages: list[Stage]) -> list[tuple[np.dtype, tuple[int, ...]]]:
@@ -164,15 +173,20 @@ def into_image(stages: list[Stage], image: np.ndarray) -> list[Stage]:
     their own), and every stage that reads the image after the result is first
     written reads a channel no stage has written by then (a spectral plan: the
     columns pass of channel c + 1 after the rows pass of channel c). A box
-    plan's stages read the image only first. Otherwise ``stages`` unchanged.
+    plan's stages all run over the image (each tile reads and writes its own
+    rows, or its own columns, alone). Otherwise ``stages`` unchanged.
     """
     last = stages[-1]
-    if (
-        last.dst == 0
-        or last.dst_dtype != image.dtype
-        or tuple(last.dst_shape) != image.shape
-        or any(s.src == 0 for s in stages if s.dst == last.dst)
-    ):
+    if last.dst == 0 or last.dst_dtype != image.dtype or tuple(last.dst_shape) != image.shape:
+        return stages
+    boxes = [s.step for s in stages if isinstance(s.step, BoxPass)]
+    if len(boxes) == len(stages):
+        # a box tile reads and writes its own rows or columns alone
+        return [
+            s._replace(step=_in_place(b, True), src=0, dst=0)
+            for s, b in zip(stages, boxes, strict=True)
+        ]
+    if any(s.src == 0 for s in stages if s.dst == last.dst):
         return stages
     written: set[int | None] = set()
     for stage in stages:
