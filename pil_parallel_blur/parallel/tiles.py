@@ -76,9 +76,10 @@ class Stage(NamedTuple):
     numbered in the order they are first written (``dst_dtype``,
     ``dst_shape``); the last stage's ``dst`` is the result (the image itself
     when ``into_image`` moved it there). A direct plan is one stage (image →
-    output); a box plan a chain (each stage into a new buffer); a spectral plan
-    two stages a channel (image → intermediate plane by columns, then → the
-    output's channel by rows), each started when the one before is done.
+    output); a box plan rows then columns (the second stage over the first's
+    buffer, ``box_stages``); a spectral plan two stages a channel (image →
+    intermediate plane by columns, then → the output's channel by rows), each
+    started when the one before is done.
     """
 
     step: Step
