@@ -6,8 +6,9 @@
 Times each phase of ``Image.filter(pillow.BoxBlur(radius))`` on 1 and 2
 workers (medians of 7, each repetition after one of Pillow's own filters, so
 that freed memory is handed out again as in real use): the copy in (Pillow's
-paste into our array), the horizontal and the vertical box stage, the copy
-out (into the new image's memory), and the whole call. Then the same box
+paste into our array), the horizontal and the vertical box stage (with the
+buffers and tiles of the real call: both write over the filter's copy), the
+copy out (into the new image's memory), and the whole call. Then the same box
 passes on a 64 × 1024 RGB tile that stays in cache, 3000 times a thread on 1
 and on 2 threads: how far work that does not stream through memory scales
 on this machine. Uses the package's internals (``pillow_adapter``,
@@ -27,12 +28,37 @@ from PIL import ImageFilter
 import pil_parallel_blur
 from pil_parallel_blur import pillow
 from pil_parallel_blur.about import cpu_model
-from pil_parallel_blur.engine import native
+from pil_parallel_blur.engine import compute_tile, native
 from pil_parallel_blur.engine.boxes import plan_boxes
 from pil_parallel_blur.parallel import ParallelSettings, Workers
+from pil_parallel_blur.parallel.pool import thread_runner
+from pil_parallel_blur.parallel.tiles import box_stages, buffers, into_image
 from pil_parallel_blur.pillow_adapter import array_to_core, core_to_array
-from pil_parallel_blur.pillow_arrays import _blur
 from pil_parallel_blur.testimage import test_chart
+
+
+def stages_timed(a: np.ndarray, radius: float, n: int) -> tuple[float, float]:
+    """Seconds of the horizontal and the vertical stage, as ``Image.filter`` runs them.
+
+    The stages and buffers of the real call (``into_image``): both write over
+    ``a``, the filter's own copy of the pixels.
+    """
+    stages = into_image(box_stages(plan_boxes(a.shape, radius, radius, 1), n), a)
+    arrays = [a] + [np.empty(shape, dtype) for dtype, shape in buffers(stages)]
+    runner = thread_runner(n) if n > 1 else None
+    seconds = []
+    for stage in stages:
+        src, dst = arrays[stage.src], arrays[stage.dst]
+        tasks = [(compute_tile, (src, 0, dst, 0, tile, stage.step)) for tile in stage.tiles]
+        t0 = time.perf_counter()
+        if runner is None:
+            for fn, args in tasks:
+                fn(*args)
+        else:
+            for _ in runner(tasks):
+                pass
+        seconds.append(time.perf_counter() - t0)
+    return seconds[0], seconds[1]
 
 
 def phases(radius: float, reps: int) -> None:
@@ -47,23 +73,21 @@ def phases(radius: float, reps: int) -> None:
             t0 = time.perf_counter()
             a = core_to_array(core, workers.map_small)
             t1 = time.perf_counter()
-            h = _blur(a, radius, 0, 1, workers)
+            horizontal, vertical = stages_timed(a, radius, n)
             t2 = time.perf_counter()
-            v = _blur(h, 0, radius, 1, workers)
+            out = array_to_core(a, "RGB", workers.map_small)
             t3 = time.perf_counter()
-            out = array_to_core(v, "RGB", workers.map_small)
+            del a, out
             t4 = time.perf_counter()
-            del a, h, v, out
-            t5 = time.perf_counter()
             im.filter(pillow.BoxBlur(radius, n_jobs=n))
-            t6 = time.perf_counter()
+            t5 = time.perf_counter()
             if rep:
                 for name, dt in (
                     ("copy in (paste)", t1 - t0),
-                    ("horizontal stage", t2 - t1),
-                    ("vertical stage", t3 - t2),
-                    ("copy out (widen)", t4 - t3),
-                    ("Image.filter, whole", t6 - t5),
+                    ("horizontal stage", horizontal),
+                    ("vertical stage", vertical),
+                    ("copy out (widen)", t3 - t2),
+                    ("Image.filter, whole", t5 - t4),
                 ):
                     times.setdefault((name, n), []).append(dt)
     print(f"Image.filter(pillow.BoxBlur({radius:g})), 24 MP RGB, medians of {reps}")
