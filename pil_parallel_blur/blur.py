@@ -13,11 +13,11 @@ import numpy as np
 from .engine import (
     CorrelationPlan,
     choose,
+    exact_unsharp,
     float_range,
     plan_correlation,
     restore_range,
     scale_in,
-    unsharp_rows,
 )
 from .kernels import (
     SeparableKernel,
@@ -176,7 +176,7 @@ def unsharp_array(
     if kernel.identity or array.size == 0:
         return array.copy()
     blurred = correlate_array(array, kernel, workers)
-    return combine_rows(unsharp_rows, array, blurred, percent, threshold, workers)
+    return combine_rows(exact_unsharp, array, blurred, percent, threshold, workers)
 
 
 def combine_rows(

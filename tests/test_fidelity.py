@@ -1,5 +1,7 @@
 """Drop-in fidelity: clipping, ties by the rule, Pillow's attributes and forms, the blur family."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from conftest import photo_like, reference_correlate, reference_kernel
@@ -14,6 +16,7 @@ from pil_parallel_blur import (
     ParallelKernelFilter,
     ParallelUnsharpMask,
     correlate,
+    engine,
     gaussian_blur,
 )
 from pil_parallel_blur.engine import plan_correlation
@@ -321,3 +324,31 @@ def test_pillows_builtin_kernels_convert_through_filterargs(builtin):
     im = Image.fromarray(photo_like(30, 40, seed=11))
     a, b = np.asarray(im.filter(ours)), np.asarray(im.filter(builtin))
     np.testing.assert_array_equal(a[2:-2, 2:-2], b[2:-2, 2:-2])  # Pillow copies the border
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("percent", [0, 1, 50, 150, 299, -100, 10**9, 2**40 - 1])
+@pytest.mark.parametrize("threshold", [0, 2.5, 3, 300])
+def test_the_compiled_unsharp_combination_is_the_exact_rule(dtype, percent, threshold):
+    """The combination (compiled, or NumPy's on that engine) against exact fractions."""
+    native = engine.native_module()  # None on the NumPy engine (each_engine)
+    top = np.iinfo(dtype).max
+    rng = np.random.default_rng(percent % 1000)
+    a = rng.integers(0, top + 1, (37, 23, 3)).astype(dtype)
+    blurred = np.clip(a.astype(np.int64) + rng.integers(-9, 10, a.shape), 0, top).astype(dtype)
+    out = np.empty_like(a)
+    engine.unsharp_rows(a, blurred, out, 0, a.shape[0], percent, threshold, native)
+    want = np.empty_like(a)
+    for i, (x, b) in enumerate(zip(a.ravel().tolist(), blurred.ravel().tolist(), strict=True)):
+        exact = Fraction(100 * x + (x - b) * percent, 100)
+        q = round(exact)  # Python rounds a Fraction half to even
+        want.flat[i] = min(max(q, 0), top) if abs(x - b) > threshold else x
+    np.testing.assert_array_equal(out, want)
+    # the NumPy rule the engine falls back to gives the same integers
+    twin = np.empty_like(a)
+    engine.unsharp_rows(a, blurred, twin, 0, a.shape[0], percent, threshold)
+    np.testing.assert_array_equal(twin, want)
+    # and the result may be written over the blurred rows
+    over = blurred.copy()
+    engine.unsharp_rows(a, over, over, 0, a.shape[0], percent, threshold, native)
+    np.testing.assert_array_equal(over, want)

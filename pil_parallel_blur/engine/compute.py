@@ -12,9 +12,9 @@ from .fallback import correlate_tile_numpy
 from .native import loaded
 from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile
 from .spectral import SpectralPass, columns_pass, rows_pass
-from .unsharp import pillow_unsharp_rows
+from .unsharp import pillow_unsharp_rows, unsharp_rows
 
-__all__ = ["Step", "compute_tile", "correlate_tile", "pillow_unsharp"]
+__all__ = ["Step", "compute_tile", "correlate_tile", "exact_unsharp", "pillow_unsharp"]
 
 #: What workers compute tile by tile: a direct plan, one pass of a spectral
 #: plan, or one stage of Pillow's box passes.
@@ -92,6 +92,19 @@ def compute_tile(
         box_pass(src, src0, dst, dst0, tile, step, loaded.box)
     else:
         correlate_tile(src, src0, dst, dst0, tile, step)
+
+
+def exact_unsharp(
+    image: np.ndarray,
+    blurred: np.ndarray,
+    out: np.ndarray,
+    start: int,
+    stop: int,
+    percent: int,
+    threshold: float,
+) -> None:
+    """Combine rows ``[start, stop)`` by the exact unsharp rule, compiled where it is built."""
+    unsharp_rows(image, blurred, out, start, stop, percent, threshold, loaded.correlate)
 
 
 def pillow_unsharp(

@@ -12,6 +12,12 @@ import numpy as np
 __all__ = ["unsharp_rows", "pillow_unsharp_rows"]
 
 
+#: The types the compiled combination takes (unsigned 8 and 16 bits, native
+#: byte order), and the largest ``|percent|`` its 64-bit integers hold.
+NATIVE_UNSHARP = (np.dtype(np.uint8), np.dtype(np.uint16))
+NATIVE_PERCENT = 1 << 40
+
+
 def unsharp_rows(
     image: np.ndarray,
     blurred: np.ndarray,
@@ -20,6 +26,7 @@ def unsharp_rows(
     stop: int,
     percent: int,
     threshold: float,
+    native: ModuleType | None = None,
 ) -> None:
     """Unsharp-mask rows ``[start, stop)``: Pillow's threshold and percent rule, exactly.
 
@@ -27,8 +34,19 @@ def unsharp_rows(
     ``image + (image − blurred)·percent/100``, rounded half to even and clipped
     for integer types (computed in integers: ``(100·image + diff·percent) /
     100``, so every tie is a true tie); elsewhere
-    the image sample unchanged. All three arrays share shape and dtype.
+    the image sample unchanged. All three arrays share shape and dtype. With
+    ``native`` (the compiled engine) the same integers in C for unsigned 8-
+    and 16-bit samples.
     """
+    rows = (image[start:stop], blurred[start:stop], out[start:stop])
+    if (
+        native is not None
+        and image.dtype in NATIVE_UNSHARP
+        and abs(percent) < NATIVE_PERCENT
+        and all(r.dtype == image.dtype and r.flags.c_contiguous for r in rows)
+    ):
+        native.unsharp_lines(*rows, int(percent), float(threshold))
+        return
     a = image[start:stop]
     if image.dtype.kind in "ui":
         wide = a.astype(np.int64)
