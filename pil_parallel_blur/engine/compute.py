@@ -5,6 +5,8 @@ Tests: test_accuracy.py, test_determinism.py, test_pillow_family.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .boxes import BoxPass, box_pass
@@ -94,27 +96,24 @@ def compute_tile(
         correlate_tile(src, src0, dst, dst0, tile, step)
 
 
-def exact_unsharp(
-    image: np.ndarray,
-    blurred: np.ndarray,
-    out: np.ndarray,
-    start: int,
-    stop: int,
-    percent: int,
-    threshold: float,
-) -> None:
-    """Combine rows ``[start, stop)`` by the exact unsharp rule, compiled where it is built."""
-    unsharp_rows(image, blurred, out, start, stop, percent, threshold, loaded.correlate)
+class _Combination:
+    """An unsharp combination on rows ``[start, stop)`` with the compiled module loaded now.
+
+    ``rows(image, blurred, out, start, stop, percent, threshold, native)`` is
+    the rule (``unsharp.py``); ``module`` names the compiled module it takes
+    (``loaded.correlate`` or ``loaded.box``), looked up at each call so that
+    ``PIL_PARALLEL_BLUR_ENGINE`` and the tests' engine switch hold.
+    """
+
+    def __init__(self, rows: Callable[..., None], module: str) -> None:
+        self.rows = rows
+        self.module = module
+
+    def __call__(self, *args: object) -> None:
+        self.rows(*args, getattr(loaded, self.module))
 
 
-def pillow_unsharp(
-    image: np.ndarray,
-    blurred: np.ndarray,
-    out: np.ndarray,
-    start: int,
-    stop: int,
-    percent: int,
-    threshold: int,
-) -> None:
-    """Pillow's unsharp combination on rows ``[start, stop)``, compiled where it is built."""
-    pillow_unsharp_rows(image, blurred, out, start, stop, percent, threshold, loaded.box)
+#: The exact unsharp rule's combination (``ParallelUnsharpMask``).
+exact_unsharp = _Combination(unsharp_rows, "correlate")
+#: Pillow's (``pil_parallel_blur.pillow.UnsharpMask``).
+pillow_unsharp = _Combination(pillow_unsharp_rows, "box")
