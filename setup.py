@@ -20,6 +20,7 @@ setup(
                 "pil_parallel_blur/_native_lines.h",
                 "pil_parallel_blur/_native_fft.h",
                 "pil_parallel_blur/_native_cpu.h",
+                "pil_parallel_blur/_native_buffers.h",
             ],
             extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
             optional=True,
@@ -28,7 +29,7 @@ setup(
         Extension(
             "pil_parallel_blur._native_box",
             sources=["pil_parallel_blur/_native_box.c"],
-            depends=["pil_parallel_blur/_native_cpu.h"],
+            depends=["pil_parallel_blur/_native_cpu.h", "pil_parallel_blur/_native_buffers.h"],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,
         ),

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_native_buffers.h"
 #include "_native_cpu.h"
 
 #define BOX_ONE_HALF (1u << 23)
@@ -453,26 +454,19 @@ static PyObject *unsharp_lines(PyObject *self, PyObject *args, PyObject *kwargs)
                                      &objs[1], &objs[2], &percent, &threshold))
         return NULL;
     Py_buffer views[3];
-    int got = 0;
-    for (; got < 3; got++) {
-        const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (got == 2 ? PyBUF_WRITABLE : 0);
-        if (PyObject_GetBuffer(objs[got], &views[got], flags) < 0) break;
-    }
-    if (got == 3 && (views[0].len != views[1].len || views[0].len != views[2].len ||
-                     views[0].itemsize != 1 || views[1].itemsize != 1 ||
-                     views[2].itemsize != 1)) {
+    if (native_get_buffers(objs, views, 3) < 0) return NULL;
+    const int fits = views[0].len == views[1].len && views[0].len == views[2].len &&
+                     views[0].itemsize == 1 && views[1].itemsize == 1 && views[2].itemsize == 1;
+    if (!fits)
         PyErr_SetString(PyExc_ValueError, "image, blurred and out must be uint8 of one size");
-        got = -got;
-    }
-    if (got == 3) {
+    else {
         Py_BEGIN_ALLOW_THREADS;
         unsharp_samples(views[0].buf, views[1].buf, views[2].buf, views[0].len, percent,
                         threshold);
         Py_END_ALLOW_THREADS;
     }
-    const int release = got < 0 ? -got : got;
-    for (int i = 0; i < release; i++) PyBuffer_Release(&views[i]);
-    if (got != 3) return NULL;
+    native_release_buffers(views, 3);
+    if (!fits) return NULL;
     Py_RETURN_NONE;
 }
 

@@ -38,19 +38,18 @@ def unsharp_rows(
     ``native`` (the compiled engine) the same integers in C for unsigned 8-
     and 16-bit samples.
     """
-    rows = (image[start:stop], blurred[start:stop], out[start:stop])
+    a, b, o = image[start:stop], blurred[start:stop], out[start:stop]
     if (
         native is not None
         and image.dtype in NATIVE_UNSHARP
         and abs(percent) < NATIVE_PERCENT
-        and all(r.dtype == image.dtype and r.flags.c_contiguous for r in rows)
+        and all(r.dtype == image.dtype and r.flags.c_contiguous for r in (a, b, o))
     ):
-        native.unsharp_lines(*rows, int(percent), float(threshold))
+        native.unsharp_lines(a, b, o, int(percent), float(threshold))
         return
-    a = image[start:stop]
     if image.dtype.kind in "ui":
         wide = a.astype(np.int64)
-        diff = wide - blurred[start:stop]
+        diff = wide - b
         num = 100 * wide + diff * percent
         q, r = np.divmod(num, 100)  # floor division: 0 <= r < 100
         q += (2 * r > 100) | ((2 * r == 100) & (q % 2 == 1))
@@ -58,9 +57,9 @@ def unsharp_rows(
         sharp = np.clip(q, info.min, info.max)
     else:
         wide = a.astype(np.float64)
-        diff = wide - blurred[start:stop]
+        diff = wide - b
         sharp = wide + diff * percent / 100
-    out[start:stop] = np.where(np.abs(diff) > threshold, sharp, a)
+    o[...] = np.where(np.abs(diff) > threshold, sharp, a)
 
 
 def pillow_unsharp_rows(
