@@ -245,11 +245,12 @@ def _stage_writes(stages):
 
 
 def test_the_result_goes_over_an_owned_image_only_where_nothing_reads_it_after():
-    """``into_image``: box chains and spectral channels write over the image; a direct plan not."""
+    """``into_image``: box chains, spectral channels and direct stripes write over the image."""
     image = np.zeros((40, 50, 3), np.uint8)
     kernel = from_terms([resolve_kernel(None, 12.0).factors()])
     plan = plan_correlation(image.shape, image.dtype, kernel)
-    # direct: its tiles read rows around their own, so never over the image
+    # direct stripes lower than 4·r_y: their neighbours read most of their
+    # rows, so never over the image
     direct = tiling.plan_stages(plan, None, 2)
     assert tiling.into_image(direct, image) == direct
     # spectral: the rows pass of channel c writes over the image before the
@@ -273,6 +274,60 @@ def test_the_result_goes_over_an_owned_image_only_where_nothing_reads_it_after()
     one_axis = tiling.box_stages(plan_boxes(image.shape, 0.0, 3.0, 3), 2)
     assert _stage_writes(tiling.into_image(one_axis, image)) == [(0, 0)]
     assert tiling.into_image(one_axis, image[:, :49]) == one_axis
+
+
+@pytest.mark.parametrize(
+    ("height", "workers", "r"), [(64, 2, 3), (803, 3, 6), (97, 8, 1), (50, 1, 6)]
+)
+def test_direct_stripes_go_over_their_own_rows_and_the_rows_around_cuts_come_back(
+    height, workers, r
+):
+    """The rows around every cut first into a buffer, the rest over the image, then copied back."""
+    image = np.zeros((height, 30, 3), np.uint8)
+    g = np.full(2 * r + 1, 1.0 / (2 * r + 1))
+    plan = plan_correlation(image.shape, image.dtype, from_terms([(g, g)]))
+    direct = tiling.plan_stages(plan, None, workers)
+    moved = tiling.into_image(direct, image)
+    cuts = sorted({t.top for t in direct[0].tiles} - {0})
+    if not cuts:
+        assert _stage_writes(moved) == [(0, 0)] and moved[0].tiles == direct[0].tiles
+        return
+    assert _stage_writes(moved) == [(0, 1), (0, 0), (1, 0)]
+    around, inside, back = (s.tiles for s in moved)
+    assert around == back and [t.top + r for t in around] == cuts
+    # every output row is computed once, by a stripe that reads no row another
+    # stripe writes over the image
+    rows = [y for t in around + inside for y in range(t.top, t.bottom)]
+    assert sorted(rows) == list(range(height))
+    for t in inside:
+        first, last = max(t.top - r, 0), min(t.bottom + r, height)
+        others = [u for u in inside if u != t]
+        assert not any(u.top < last and first < u.bottom for u in others)
+
+
+@pytest.mark.usefixtures("parallel_always")
+@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+@pytest.mark.parametrize("engine", ["native", "numpy"])
+def test_direct_stripes_written_over_an_owned_image_give_the_same_bytes(n_jobs, engine):
+    """σ 2 (one term) and a kernel of two terms, on an image the caller gives up."""
+    a = photo_like(203, 57, seed=21)
+    workers = parallel.Workers(ParallelSettings(n_jobs, "threading", None, None))
+    gaussian = from_terms([resolve_kernel(13, 2.0).factors()])
+    rng = np.random.default_rng(3)
+    two = from_terms([(rng.random(9), rng.random(5)), (rng.random(9) - 0.5, rng.random(5))])
+    for kernel in (gaussian, two):
+        kept = correlate_array(a, kernel, workers)
+        given = a.copy()
+        if engine == "numpy":
+            with testing.numpy_engine():
+                out = correlate_array(given, kernel, workers, owned=True)
+        else:
+            out = correlate_array(given, kernel, workers, owned=True)
+        assert np.shares_memory(out, given)
+        np.testing.assert_array_equal(out, kept)
+    assert_spec_accuracy(
+        correlate_array(a.copy(), gaussian, workers, owned=True), a, reference_kernel(13, 2.0)
+    )
 
 
 @pytest.mark.usefixtures("parallel_always")

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from .boxes import BoxPass, BoxPlan, plan_boxes
 from .choice import Method, Nesting, choose, spectral_forced
-from .compute import Step, compute_tile, correlate_tile, exact_unsharp, pillow_unsharp
+from .compute import RowsCopy, Step, compute_tile, correlate_tile, exact_unsharp, pillow_unsharp
 from .cost import box_seconds
 from .extremes import float_range, scale_in
 from .extremes import restore as restore_range
@@ -64,6 +64,7 @@ __all__ = [
     "correlate_tile",
     "SpectralPlan",
     "SpectralPass",
+    "RowsCopy",
     "Step",
     "Method",
     "choose",

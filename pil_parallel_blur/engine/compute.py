@@ -16,11 +16,30 @@ from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile
 from .spectral import SpectralPass, columns_pass, rows_pass
 from .unsharp import pillow_unsharp_rows, unsharp_rows
 
-__all__ = ["Step", "compute_tile", "correlate_tile", "exact_unsharp", "pillow_unsharp"]
+__all__ = [
+    "RowsCopy",
+    "Step",
+    "compute_tile",
+    "correlate_tile",
+    "exact_unsharp",
+    "pillow_unsharp",
+]
+
+
+class RowsCopy:
+    """The step that copies a tile's whole rows from ``src`` to ``dst`` as they are.
+
+    It puts back results that were computed into a buffer of their own while
+    their rows of the image were still to be read (``parallel.tiles.into_image``).
+    """
+
+    def __repr__(self) -> str:
+        return "RowsCopy()"
+
 
 #: What workers compute tile by tile: a direct plan, one pass of a spectral
-#: plan, or one stage of Pillow's box passes.
-Step = CorrelationPlan | SpectralPass | BoxPass
+#: plan, one stage of Pillow's box passes, or rows copied back.
+Step = CorrelationPlan | SpectralPass | BoxPass | RowsCopy
 
 
 def correlate_tile(
@@ -82,7 +101,7 @@ def correlate_tile(
 def compute_tile(
     src: np.ndarray, src0: int, dst: np.ndarray, dst0: int, tile: Tile, step: Step
 ) -> None:
-    """Compute ``tile`` of ``step``: ``correlate_tile`` for a plan, or a spectral or box pass.
+    """Compute ``tile`` of ``step``: ``correlate_tile`` for a plan, a spectral or box pass, a copy.
 
     ``src0``/``dst0`` are the first image row ``src``/``dst`` hold, or for
     the spectral columns pass the first image column.
@@ -92,6 +111,8 @@ def compute_tile(
         compute(src, src0, dst, dst0, tile, step.spectral, loaded.correlate, step.channel)
     elif isinstance(step, BoxPass):
         box_pass(src, src0, dst, dst0, tile, step, loaded.box)
+    elif isinstance(step, RowsCopy):
+        dst[tile.top - dst0 : tile.bottom - dst0] = src[tile.top - src0 : tile.bottom - src0]
     else:
         correlate_tile(src, src0, dst, dst0, tile, step)
 

@@ -42,10 +42,18 @@ def correlate_tile_numpy(
     columns = np.clip(np.arange(tile.left - rx, tile.right + rx), 0, w - 1)
     # symmetry is judged on the float64 taps, as the native kernel judges it
     taps = [(_taps(y, ct), _taps(x, ct)) for y, x in plan.terms]
+    kept: tuple[int, np.ndarray] | None = None  # the last chunk's first row and rows read
     for y0 in range(tile.top, tile.bottom, CHUNK_ROWS):
         y1 = min(y0 + CHUNK_ROWS, tile.bottom)
         first, last = rows_read(plan, y0, y1)
-        block = image[first - src_row0 : last - src_row0][:, columns].astype(ct)
+        # rows above y0 as they were read before the last chunk wrote its
+        # results: ``out`` may be ``src`` (a tile written over its own rows)
+        start = y0 if kept is not None else first
+        block = image[start - src_row0 : last - src_row0][:, columns].astype(ct)
+        if kept is not None:
+            above = kept[1][first - kept[0] : y0 - kept[0]]
+            block = np.concatenate([above, block])
+        kept = (first, block)
         padded = block.reshape(len(block), -1)
         pick = np.clip(np.arange(y0 - ry, y1 + ry), 0, h - 1) - first
         total: np.ndarray | None = None

@@ -18,7 +18,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..engine import BoxPass, BoxPlan, CorrelationPlan, SpectralPass, SpectralPlan, Step, Tile
+from ..engine import (
+    BoxPass,
+    BoxPlan,
+    CorrelationPlan,
+    RowsCopy,
+    SpectralPass,
+    SpectralPlan,
+    Step,
+    Tile,
+)
 
 __all__ = ["Stage", "cut_tiles", "plan_stages", "box_stages", "buffers", "into_image"]
 
@@ -170,16 +179,19 @@ def into_image(stages: list[Stage], image: np.ndarray) -> list[Stage]:
     For a caller that owns the image (``Image.filter``'s copy of the pixels):
     one buffer the size of the result fewer to allocate and to fault in. The
     result goes to array 0 when it has the image's type and shape, no stage
-    that writes it reads the image (a direct plan's tiles read rows around
-    their own), and every stage that reads the image after the result is first
-    written reads a channel no stage has written by then (a spectral plan: the
-    columns pass of channel c + 1 after the rows pass of channel c). A box
-    plan's stages all run over the image (each tile reads and writes its own
-    rows, or its own columns, alone). Otherwise ``stages`` unchanged.
+    that writes it reads the image, and every stage that reads the image after
+    the result is first written reads a channel no stage has written by then
+    (a spectral plan: the columns pass of channel c + 1 after the rows pass of
+    channel c). A box plan's stages all run over the image (each tile reads
+    and writes its own rows, or its own columns, alone). A direct plan's
+    stripes are written over their own rows too (``_direct_over_image``).
+    Otherwise ``stages`` unchanged.
     """
     last = stages[-1]
     if last.dst == 0 or last.dst_dtype != image.dtype or tuple(last.dst_shape) != image.shape:
         return stages
+    if len(stages) == 1 and isinstance(last.step, CorrelationPlan):
+        return _direct_over_image(last, last.step) or stages
     boxes = [s.step for s in stages if isinstance(s.step, BoxPass)]
     if len(boxes) == len(stages):
         # a box tile reads and writes its own rows or columns alone
@@ -200,3 +212,33 @@ def into_image(stages: list[Stage], image: np.ndarray) -> list[Stage]:
         if stage.dst == last.dst:
             written.add(stage.channel)
     return [s._replace(dst=0) if s.dst == last.dst else s for s in stages]
+
+
+def _direct_over_image(stage: Stage, plan: CorrelationPlan) -> list[Stage] | None:
+    """Return a direct plan's stripes written over their own rows; ``None``: not these tiles.
+
+    Within a stripe the engine reads each image row once, before it writes
+    any output row that row feeds (rows are filtered across in order into a
+    ring; the NumPy engine keeps the rows above its chunk), so a stripe may
+    write over its own rows. Its neighbours read the ``r_y`` rows on each side
+    of a cut, though: the ``2·r_y`` rows around every cut are computed first
+    into a buffer of their own (whose other pages are never touched), then
+    the stripes' other rows over the image, then those rows copied back.
+    Only stripes of whole rows, each at least ``4·r_y`` high.
+    """
+    r, height, tiles = plan.r_y, plan.height, stage.tiles
+    if any(t.left != 0 or t.right != plan.width or t.bottom - t.top < 4 * r for t in tiles):
+        return None
+    cuts_at = sorted({t.top for t in tiles} - {0})
+    if r == 0 or not cuts_at:
+        return [stage._replace(src=0, dst=0)]
+    around = [Tile(max(c - r, 0), min(c + r, height), 0, plan.width) for c in cuts_at]
+    inside = [
+        Tile(t.top + r if t.top else 0, t.bottom - r if t.bottom < height else height, 0, t.right)
+        for t in tiles
+    ]
+    return [
+        stage._replace(tiles=around, src=0, dst=1),
+        stage._replace(tiles=inside, src=0, dst=0),
+        Stage(RowsCopy(), around, stage.dst_dtype, stage.dst_shape, 1, 0),
+    ]
