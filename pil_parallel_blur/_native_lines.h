@@ -34,8 +34,10 @@ static inline void ppb_store_around_cache(void *dst, const void *src, size_t byt
         memcpy(dst, src, bytes);
         return;
     }
-    for (size_t b = 0; b < bytes; b += 16)
-        _mm_stream_si128((__m128i *)((char *)dst + b), _mm_loadu_si128((const __m128i *)((const char *)src + b)));
+    for (size_t b = 0; b < bytes; b += 16) {
+        const __m128i piece = _mm_loadu_si128((const __m128i *)((const char *)src + b));
+        _mm_stream_si128((__m128i *)((char *)dst + b), piece);
+    }
 }
 #define PPB_STORE_AROUND_CACHE(dst, src, bytes) ppb_store_around_cache(dst, src, bytes)
 #define PPB_STORES_DONE() _mm_sfence()
@@ -46,9 +48,7 @@ static inline void ppb_store_around_cache(void *dst, const void *src, size_t byt
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PPB_PREFETCH(p) __builtin_prefetch(p)
-#define PPB_PREFETCH_W(p) __builtin_prefetch(p, 1)
 #else
-#define PPB_PREFETCH_W(p) ((void)0)
 #define PPB_PREFETCH(p) ((void)0)
 #endif
 
@@ -221,9 +221,6 @@ static inline double line_finish(double v, const struct ppb_line_finish *f)
             for (Py_ssize_t i = 0; i < count; i++) {                                      \
                 const T *src = group + 2 * lanes * r + (i & 1) * lanes + i / 2;           \
                 S *dst = out + i * w * step;                                              \
-                /* the next block of this row's output, on its way for writing */        \
-                for (Py_ssize_t c = 0; c < PPB_LINE_BLOCK * step; c += 64 / (Py_ssize_t)sizeof(S)) \
-                    if (xe * step + c < w * step) PPB_PREFETCH_W(dst + xe * step + c);     \
                 if (!fast) {                                                              \
                     for (Py_ssize_t x = xb; x < xe; x++)                                  \
                         dst[x * step] = (S)line_finish((double)src[2 * lanes * x], f);    \

@@ -6,6 +6,7 @@ Tests: test_accuracy.py, test_determinism.py, test_pillow_family.py.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,15 +27,13 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
 class RowsCopy:
     """The step that copies a tile's whole rows from ``src`` to ``dst`` as they are.
 
     It puts back results that were computed into a buffer of their own while
     their rows of the image were still to be read (``parallel.tiles.into_image``).
     """
-
-    def __repr__(self) -> str:
-        return "RowsCopy()"
 
 
 #: What workers compute tile by tile: a direct plan, one pass of a spectral

@@ -232,9 +232,10 @@ def _direct_over_image(stage: Stage, plan: CorrelationPlan) -> list[Stage] | Non
     cuts_at = sorted({t.top for t in tiles} - {0})
     if r == 0 or not cuts_at:
         return [stage._replace(src=0, dst=0)]
-    around = [Tile(max(c - r, 0), min(c + r, height), 0, plan.width) for c in cuts_at]
+    width = plan.width
+    around = [Tile(max(c - r, 0), min(c + r, height), 0, width) for c in cuts_at]
     inside = [
-        Tile(t.top + r if t.top else 0, t.bottom - r if t.bottom < height else height, 0, t.right)
+        Tile(t.top + r if t.top else 0, t.bottom - r if t.bottom < height else height, 0, width)
         for t in tiles
     ]
     return [
