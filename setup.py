@@ -21,6 +21,7 @@ setup(
                 "pil_parallel_blur/_native_fft.h",
                 "pil_parallel_blur/_native_cpu.h",
                 "pil_parallel_blur/_native_buffers.h",
+                "pil_parallel_blur/_native_pixel_words.h",
             ],
             extra_compile_args=["-O3", "-std=c11", "-ffp-contract=off", "-fno-math-errno"],
             optional=True,
@@ -37,6 +38,7 @@ setup(
         Extension(
             "pil_parallel_blur._native_pixels",
             sources=["pil_parallel_blur/_native_pixels.c"],
+            depends=["pil_parallel_blur/_native_pixel_words.h"],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,
         ),

@@ -49,6 +49,9 @@ struct ppb_job {
     const void *src;       /* image rows [src_row0, src_row0 + n) */
     void *out;             /* output rows [out_row0, out_row0 + m) */
     Py_ssize_t src_row0, out_row0, start, stop, height, width, channels, itemsize;
+    /* samples a pixel of src and of out takes (at least `channels`): the
+     * first `channels` are filtered, the rest of out's are left alone */
+    Py_ssize_t src_pixel, out_pixel;
     Py_ssize_t col0, col1;       /* output pixel columns [col0, col1) of those rows */
     int type, ry, rx, n_terms;
     const double *gy[PPB_MAX_TERMS], *gx[PPB_MAX_TERMS];
@@ -57,6 +60,40 @@ struct ppb_job {
 };
 
 typedef int (*ppb_tile_fn)(const struct ppb_job *);
+
+/* Three channels of 8-bit samples in Pillow's 4-byte pixels: narrow_three and
+ * fill_three, for images read and written where Pillow keeps them. */
+#include "_native_pixel_words.h"
+
+/* Copy n samples of `size` bytes from contiguous `packed` into a row of
+ * pixels `pixel` samples apart, `channels` of them each (`first`: the sample
+ * of the first one, counting `channels` a pixel). A copy, so every SIMD level
+ * writes the same bytes. */
+static void ppb_spread_samples(const void *packed, void *row, Py_ssize_t first, Py_ssize_t n,
+                               Py_ssize_t channels, Py_ssize_t pixel, Py_ssize_t size)
+{
+    Py_ssize_t p = first / channels, c = first % channels;
+#define PPB_SPREAD(ctype)                                      \
+    {                                                          \
+        const ctype *from = (const ctype *)packed;             \
+        ctype *to = (ctype *)row;                              \
+        for (Py_ssize_t i = 0; i < n; i++) {                   \
+            to[p * pixel + c] = from[i];                       \
+            if (++c == channels) {                             \
+                c = 0;                                         \
+                p++;                                           \
+            }                                                  \
+        }                                                      \
+    }                                                          \
+    break;
+    switch (size) {
+    case 1: PPB_SPREAD(uint8_t)
+    case 2: PPB_SPREAD(uint16_t)
+    case 4: PPB_SPREAD(uint32_t)
+    default: PPB_SPREAD(uint64_t)
+    }
+#undef PPB_SPREAD
+}
 
 /* The spectral passes (_native_fft.h): a group of lines is PPB_FFT_BYTES of
  * real parts and as many imaginary parts per position. */
@@ -184,14 +221,17 @@ static int symmetric(const double *g, Py_ssize_t n)
 
 PyDoc_STRVAR(correlate_doc,
 "correlate(*, src, src_row0, out, out_row0, start, stop, col0, col1, height, width,\n"
-"          channels, type, terms, double, offset, rounding, lo, hi, grid)\n"
+"          channels, type, terms, double, offset, rounding, lo, hi, grid, src_pixel,\n"
+"          out_pixel)\n"
 "--\n\n"
 "Write output rows [start, stop), pixel columns [col0, col1), of the\n"
 "edge-replicated correlation of an image\n"
 "of `height` rows with sum(outer(gy, gx) for gy, gx in terms).\n\n"
-"src holds image rows from src_row0 on (C order, `width` x `channels` samples of\n"
-"`type` each); it must hold every row the tile reads. out holds output rows\n"
-"from out_row0 on, same layout and type. Integer results get `offset`, are\n"
+"src holds image rows from src_row0 on (C order, `width` pixels of `src_pixel`\n"
+"samples of `type` each, the first `channels` of which are filtered); it must\n"
+"hold every row the tile reads. out holds output rows from out_row0 on, pixels\n"
+"of `out_pixel` samples of that type (the samples past `channels` are not\n"
+"written). Integer results get `offset`, are\n"
 "snapped to the nearest multiple of 1/grid when grid > 0 (their exact values lie\n"
 "on that grid), rounded (0: half to even, 1: half up) and clipped to [lo, hi].");
 
@@ -199,16 +239,19 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args, PyObject *kwarg
 {
     static char *names[] = {"src", "src_row0", "out", "out_row0", "start", "stop", "col0",
                             "col1", "height", "width", "channels", "type", "terms", "double",
-                            "offset", "rounding", "lo", "hi", "grid", NULL};
+                            "offset", "rounding", "lo", "hi", "grid", "src_pixel",
+                            "out_pixel", NULL};
     Py_buffer src = {0}, out = {0};
     Py_ssize_t src_row0, out_row0, start, stop, col0, col1, height, width, channels;
+    Py_ssize_t src_pixel, out_pixel;
     int type, use_double, rounding;
     PyObject *terms;
     double offset, lo, hi, grid;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$y*nw*nnnnnnnniOpdiddd", names, &src,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$y*nw*nnnnnnnniOpdidddnn", names, &src,
                                      &src_row0, &out, &out_row0, &start, &stop, &col0, &col1,
                                      &height, &width, &channels, &type, &terms, &use_double,
-                                     &offset, &rounding, &lo, &hi, &grid))
+                                     &offset, &rounding, &lo, &hi, &grid, &src_pixel,
+                                     &out_pixel))
         return NULL;
     PyObject *result = NULL;
     Py_buffer taps[2 * PPB_MAX_TERMS];
@@ -221,7 +264,8 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args, PyObject *kwarg
         goto done;
     }
     if (height < 1 || width < 1 || channels < 1 || start < 0 || stop > height || start > stop ||
-        col0 < 0 || col1 > width || col0 > col1) {
+        col0 < 0 || col1 > width || col0 > col1 || src_pixel < channels ||
+        out_pixel < channels) {
         PyErr_Format(PyExc_ValueError,
                      "bad geometry: rows [%zd, %zd), columns [%zd, %zd) of a %zd x %zd x %zd "
                      "image", start, stop, col0, col1, height, width, channels);
@@ -261,6 +305,8 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args, PyObject *kwarg
     job.height = height;
     job.width = width;
     job.channels = channels;
+    job.src_pixel = src_pixel;
+    job.out_pixel = out_pixel;
     job.start = start;
     job.stop = stop;
     job.col0 = col0;
@@ -269,18 +315,19 @@ static PyObject *ppb_correlate(PyObject *module, PyObject *args, PyObject *kwarg
     job.out_row0 = out_row0;
     job.finish = (struct ppb_finish){offset, grid, lo, hi, rounding};
 
-    const Py_ssize_t row_bytes = width * channels * job.itemsize;
+    const Py_ssize_t src_row_bytes = width * src_pixel * job.itemsize;
+    const Py_ssize_t out_row_bytes = width * out_pixel * job.itemsize;
     if (start < stop) {
         /* every source row the tile reads, and every output row it writes, must be there */
         Py_ssize_t need_lo = start - job.ry < 0 ? 0 : start - job.ry;
         Py_ssize_t need_hi = stop - 1 + job.ry > height - 1 ? height - 1 : stop - 1 + job.ry;
-        if (src_row0 > need_lo || (need_hi - src_row0 + 1) * row_bytes > src.len) {
+        if (src_row0 > need_lo || (need_hi - src_row0 + 1) * src_row_bytes > src.len) {
             PyErr_Format(PyExc_ValueError,
                          "src must hold image rows %zd to %zd (it starts at row %zd and holds "
                          "%zd bytes)", need_lo, need_hi, src_row0, src.len);
             goto done;
         }
-        if (out_row0 > start || (stop - out_row0) * row_bytes > out.len) {
+        if (out_row0 > start || (stop - out_row0) * out_row_bytes > out.len) {
             PyErr_Format(PyExc_ValueError, "out must hold output rows %zd to %zd", start,
                          stop - 1);
             goto done;

@@ -181,14 +181,21 @@ static void FN(vpass1)(const T *const *src, T *restrict dst, Py_ssize_t n, const
     }
 }
 
-/* Convert n samples of the input type to T. */
-static void FN(load_row)(int type, const void *restrict src, T *restrict dst, Py_ssize_t n)
+/* Convert the first C samples of n pixels of the input type, P samples
+ * apart, to T (n·C of them, side by side). */
+static void FN(load_row)(int type, const void *restrict src, T *restrict dst, Py_ssize_t n,
+                         Py_ssize_t C, Py_ssize_t P)
 {
-#define LOAD_AS(ctype)                                   \
-    {                                                    \
-        const ctype *s = (const ctype *)src;             \
-        for (Py_ssize_t i = 0; i < n; i++) dst[i] = (T)s[i];   \
-    }                                                    \
+#define LOAD_AS(ctype)                                                 \
+    {                                                                  \
+        const ctype *s = (const ctype *)src;                           \
+        if (P == C)                                                    \
+            for (Py_ssize_t i = 0; i < n * C; i++) dst[i] = (T)s[i];   \
+        else                                                           \
+            for (Py_ssize_t i = 0; i < n; i++)                         \
+                for (Py_ssize_t c = 0; c < C; c++)                     \
+                    dst[i * C + c] = (T)s[i * P + c];                  \
+    }                                                                  \
     break;
     switch (type) {
     case PPB_U8: LOAD_AS(uint8_t)
@@ -282,7 +289,10 @@ static inline Py_ssize_t FN(clamp)(Py_ssize_t v, Py_ssize_t hi) { return v < 0 ?
  * when memory runs out.  Runs without the GIL: touches no Python object. */
 static int FN(tile)(const struct ppb_job *job)
 {
-    const Py_ssize_t H = job->height, C = job->channels, stride = job->width * C;
+    const Py_ssize_t H = job->height, C = job->channels;
+    /* samples a row of src and of out holds: pixels of P_in and P_out samples */
+    const Py_ssize_t P_in = job->src_pixel, P_out = job->out_pixel;
+    const Py_ssize_t src_stride = job->width * P_in, out_stride = job->width * P_out;
     /* the window of output columns [col0, col1): WC samples of each row */
     const Py_ssize_t col0 = job->col0, WC = (job->col1 - job->col0) * C;
     const int ry = job->ry, rx = job->rx, nt = job->n_terms;
@@ -303,6 +313,8 @@ static int FN(tile)(const struct ppb_job *job)
      * slower on the Zen 4 EPYC, AVX2 not (docs/benchmarks.md) */
     const Py_ssize_t tw_step = RING_BLOCK_STEP_BYTES / (Py_ssize_t)sizeof(T);
     TW = TW < RING_MIN_BLOCK ? RING_MIN_BLOCK : TW - TW % tw_step;
+    /* whole pixels a block where they are written into wider ones */
+    if (P_out != C && TW > C * tw_step) TW -= TW % (C * tw_step);
     if (TW > WC) TW = WC;
     const Py_ssize_t n_blocks = (WC + TW - 1) / TW;
     const size_t block_size = (size_t)NS * (size_t)TW, term_size = (size_t)n_blocks * block_size;
@@ -315,8 +327,16 @@ static int FN(tile)(const struct ppb_job *job)
     T *accs[4] = {acc, acc + TW, acc + 2 * TW, acc + 3 * TW};
     const T **ptrs = malloc(sizeof(T *) * (2 * (size_t)ry + 4));
     size_t *slot = malloc(sizeof(size_t) * ((size_t)R + 2 * (size_t)ry));
+    /* results of a block in the output type, before they are spread into
+     * pixels of more than C samples, and 8-bit rows of Pillow's 4-byte pixels
+     * of 3 channels narrowed before they are converted (8 bytes of slack: the
+     * pixel words read and write past their last pixel) */
+    char *packed = P_out != C ? malloc((size_t)(TW * isz + 8)) : NULL;
+    const int three_in_four = job->type == PPB_U8 && C == 3 && P_in == 4;
+    uint8_t *narrowed = three_in_four ? malloc((size_t)(WC + 2 * margin + 8)) : NULL;
     int status = 0;
-    if (!taps || !ring || !row || !acc || !ptrs || !slot) {
+    if (!taps || !ring || !row || !acc || !ptrs || !slot || (P_out != C && !packed) ||
+        (three_in_four && !narrowed)) {
         status = -1;
         goto done;
     }
@@ -338,8 +358,13 @@ static int FN(tile)(const struct ppb_job *job)
             const Py_ssize_t a = col0 - rx > 0 ? col0 - rx : 0;
             const Py_ssize_t b = job->col1 + rx < job->width ? job->col1 + rx : job->width;
             T *first = row + (a - (col0 - rx)) * C, *end = first + (b - a) * C;
-            FN(load_row)(job->type, src + ((s - job->src_row0) * stride + a * C) * isz, first,
-                         (b - a) * C);
+            const char *pixels = src + ((s - job->src_row0) * src_stride + a * P_in) * isz;
+            if (three_in_four) {
+                narrow_three((const uint8_t *)pixels, narrowed, b - a);
+                FN(load_row)(PPB_U8, narrowed, first, b - a, C, C);
+            } else {
+                FN(load_row)(job->type, pixels, first, b - a, C, P_in);
+            }
             for (T *p = row; p < first; p += C) memcpy(p, first, sizeof(T) * (size_t)C);
             for (T *p = end; p < row + WC + 2 * margin; p += C)
                 memcpy(p, end - C, sizeof(T) * (size_t)C);
@@ -369,10 +394,21 @@ static int FN(tile)(const struct ppb_job *job)
                     else
                         FN(vpass1)(ptrs, acc, n, gy + t * (2 * ry + 1), ry, t > 0);
                 }
-                for (int k = 0; k < m; k++)
-                    FN(store_row)(job->type, accs[k],
-                                  out + ((y + k - job->out_row0) * stride + col0 * C + x0) * isz, n,
-                                  &job->finish);
+                for (int k = 0; k < m; k++) {
+                    char *line = out + (y + k - job->out_row0) * out_stride * isz;
+                    if (P_out == C) {
+                        FN(store_row)(job->type, accs[k], line + (col0 * C + x0) * isz, n,
+                                      &job->finish);
+                        continue;
+                    }
+                    FN(store_row)(job->type, accs[k], packed, n, &job->finish);
+                    if (job->type == PPB_U8 && C == 3 && P_out == 4 && x0 % 3 == 0 && n % 3 == 0)
+                        fill_three((const uint8_t *)packed,
+                                   (uint8_t *)line + (col0 + x0 / 3) * 4, n / 3);
+                    else
+                        ppb_spread_samples(packed, line + col0 * P_out * isz, x0, n, C, P_out,
+                                           isz);
+                }
                 y += m;
             }
         }
@@ -384,6 +420,8 @@ done:
     free(acc);
     free(ptrs);
     free(slot);
+    free(packed);
+    free(narrowed);
     return status;
 }
 

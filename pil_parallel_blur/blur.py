@@ -98,17 +98,29 @@ def looks_channels_first(shape: tuple[int, ...]) -> bool:
 
 
 def correlate_array(
-    array: np.ndarray, kernel: SeparableKernel, workers: Workers, *, owned: bool = False
+    array: np.ndarray,
+    kernel: SeparableKernel,
+    workers: Workers,
+    *,
+    owned: bool = False,
+    channels: int | None = None,
 ) -> np.ndarray:
     """Correlate a validated array with ``kernel`` on ``workers``; same shape and dtype out.
 
     ``owned``: the caller gives ``array`` up (``Image.filter``'s own copy of
     the pixels), so the result may be written over it. A copy made here (a
     conversion, a transpose) is given up the same way.
+
+    ``channels``: only the first ``channels`` samples of each pixel of an
+    ``(H, W, P)`` uint8 array are the image's (Pillow's own 4-byte pixels of a
+    3-channel image, ``pillow_adapter.core_to_pixels``); the rest are left as
+    they are. The result is then the array's ``(H, W, P)`` layout where it
+    was written over it, else ``(H, W, channels)``.
     """
     if kernel.identity or array.size == 0:
         return array.copy()
-    plan, narrow = plan_for(array.shape, array.dtype, kernel)
+    shape = array.shape if channels is None else (*array.shape[:2], channels)
+    plan, narrow = plan_for(shape, array.dtype, kernel)
     given = array
     if narrow:  # correlate the transpose with the transposed kernel, transpose back
         array = array.swapaxes(0, 1)
@@ -117,7 +129,8 @@ def correlate_array(
     # engine reads samples as their own type
     native = np.require(scale_in(array, found), dtype=plan.out_dtype, requirements=["C", "A"])
     overwrite = owned or not np.may_share_memory(native, given)
-    out = run_plan(native, plan, workers, overwrite=overwrite).reshape(array.shape)
+    out = run_plan(native, plan, workers, overwrite=overwrite)
+    out = out.reshape(array.shape if channels is None else (*array.shape[:2], out.shape[-1]))
     out = restore_range(out.astype(array.dtype, copy=False), found)
     return out.swapaxes(0, 1).copy() if narrow else out
 

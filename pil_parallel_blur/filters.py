@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .blur import correlate_array, unsharp_array
-from .filter_base import ArrayFilter
+from .blur import unsharp_array
+from .filter_base import ArrayFilter, CorrelatingFilter
+from .kernel_terms import SeparableKernel
 from .kernels import DEFAULT_SIGMA, KernelSpec, box_kernel, resolve_kernel
 from .parallel import ParallelSettings, Progress, Workers, fill_parallel_doc
 from .validators import check_int, check_nonnegative, split_pair
@@ -25,7 +26,7 @@ __all__ = ["ParallelGaussianFilter", "ParallelBoxBlur", "ParallelUnsharpMask"]
 
 
 @fill_parallel_doc
-class ParallelGaussianFilter(ArrayFilter):
+class ParallelGaussianFilter(CorrelatingFilter):
     """Exact Gaussian blur for ``Image.filter``, computed in parallel over tiles.
 
     A drop-in replacement for ``PIL.ImageFilter.GaussianBlur``: the same
@@ -149,12 +150,12 @@ class ParallelGaussianFilter(ArrayFilter):
     def _is_identity(self) -> bool:
         return self._terms.identity
 
-    def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return correlate_array(array, self._terms, workers, owned=True)
+    def _separable(self) -> SeparableKernel:
+        return self._terms
 
 
 @fill_parallel_doc
-class ParallelBoxBlur(ArrayFilter):
+class ParallelBoxBlur(CorrelatingFilter):
     """Box blur for ``Image.filter``: ``PIL.ImageFilter.BoxBlur``, in parallel.
 
     Each pixel becomes the mean of the ``(2·radius + 1)``-sided square around
@@ -217,8 +218,8 @@ class ParallelBoxBlur(ArrayFilter):
     def _is_identity(self) -> bool:
         return self._terms.identity
 
-    def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return correlate_array(array, self._terms, workers, owned=True)
+    def _separable(self) -> SeparableKernel:
+        return self._terms
 
 
 @fill_parallel_doc

@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .blur import correlate_array
-from .filter_base import ArrayFilter
+from .filter_base import CorrelatingFilter
 from .kernels import SeparableKernel, check_kernel, from_terms, result_grid, separable_terms
-from .parallel import Progress, Workers, fill_parallel_doc
+from .parallel import Progress, fill_parallel_doc
 from .validators import check_number, is_size_pair
 
 __all__ = ["ParallelKernelFilter", "check_kernel_sequence"]
@@ -37,7 +36,7 @@ def check_kernel_sequence(sequence: object, width: int, height: int) -> np.ndarr
 
 
 @fill_parallel_doc
-class ParallelKernelFilter(ArrayFilter):
+class ParallelKernelFilter(CorrelatingFilter):
     """Any convolution kernel for ``Image.filter``, computed in parallel over tiles.
 
     A drop-in for ``PIL.ImageFilter.Kernel`` without its limits: any odd
@@ -223,8 +222,8 @@ class ParallelKernelFilter(ArrayFilter):
             f"offset={self._offset!r}, {self._settings_repr()})"
         )
 
-    def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
-        return correlate_array(array, self.separable(), workers, owned=True)
+    def _separable(self) -> SeparableKernel:
+        return self.separable()
 
     def separable(self) -> SeparableKernel:
         """Return the kernel as the engine takes it: terms, offset, Pillow's rounding, grid."""

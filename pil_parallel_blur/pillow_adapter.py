@@ -49,7 +49,7 @@ def _load_pixels() -> ModuleType | None:
 
 _native_pixels = _load_pixels()
 
-__all__ = ["SUPPORTED_MODES", "check_mode", "core_to_array", "array_to_core"]
+__all__ = ["SUPPORTED_MODES", "check_mode", "core_to_array", "core_to_pixels", "array_to_core"]
 
 #: Modes the filters take; Pillow's GaussianBlur takes only the 8-bit ones (L to HSV).
 SUPPORTED_MODES = (
@@ -132,6 +132,9 @@ _STORED_AS_IS = frozenset(
 #: Modes stored as 4 bytes a pixel for 3 samples (then 255) or 2 (L, L, L, A):
 #: widened into a new array first.
 _WIDENED = frozenset({"RGB", "YCbCr", "HSV", "LAB", "LA", "La"})
+#: Modes of three channels stored in the first three bytes of 4-byte pixels (the
+#: fourth unused): filters can read and write those pixels as they are.
+_THREE_IN_FOUR = frozenset({"RGB", "YCbCr", "HSV", "LAB"})
 
 
 def _pixel_bytes(mode: str) -> int:
@@ -196,7 +199,7 @@ _PASTE_BLOCK_BYTES = 512 << 10
 def _paste_rows(mapper: Any, core: Any, out: np.ndarray, start: int, stop: int) -> None:
     """Have Pillow paste rows ``[start, stop)`` of ``core`` into ``out`` (mapped by ``mapper``)."""
     width, height = core.size
-    if core.mode in _WIDENED:  # Pillow's 4-byte pixels, narrowed into out
+    if core.mode in _WIDENED and out.shape[2] != 4:  # Pillow's 4-byte pixels, narrowed into out
         rows = max(1, _PASTE_BLOCK_BYTES // (4 * width))
         scratch = np.empty((rows, width, 4), np.uint8)
         assert _native_pixels is not None  # checked by _pasted
@@ -209,6 +212,26 @@ def _paste_rows(mapper: Any, core: Any, out: np.ndarray, start: int, stop: int) 
     row_bytes = out.nbytes // height
     stored = mapper(out, (width, stop - start), "raw", start * row_bytes, (core.mode, 0, 1))
     stored.paste(core, (0, -start, width, height - start))
+
+
+def core_to_pixels(core: Any, map_rows: MapRows | None = None) -> np.ndarray | None:
+    """Copy a 3-channel image's pixels as Pillow stores them into an ``(H, W, 4)`` uint8 array.
+
+    For RGB, YCbCr, HSV and LAB, which Pillow keeps in 4-byte pixels: the
+    first three samples of each pixel are the channels (``core_to_array``'s
+    values), the fourth Pillow's unused byte. Filters read and write the
+    channels where they are and ``array_to_core`` hands the array back as it is:
+    no narrowing copy in, no widening copy out. Pasted stripe by stripe on
+    ``map_rows``'s tasks. ``None`` for other modes, or without the hooks.
+    """
+    mapper = private_hook("core.map_buffer")
+    if core.mode not in _THREE_IN_FOUR or mapper is None or not hasattr(core, "paste"):
+        return None
+    width, height = core.size
+    out = np.empty((height, width, 4), np.uint8)
+    stripes = _stripes(height, out.nbytes, map_rows)
+    _run(_paste_rows, [(mapper, core, out, a, b) for a, b in stripes], map_rows)
+    return out
 
 
 def _pasted(core: Any, out: np.ndarray, map_rows: MapRows | None) -> bool:
@@ -280,7 +303,8 @@ def _mapped_core(array: np.ndarray, mode: str, map_rows: MapRows | None) -> Any 
     if mapper is None:
         return None
     height, width = array.shape[:2]
-    if mode in _STORED_AS_IS:
+    as_stored = mode in _THREE_IN_FOUR and array.ndim == 3 and array.shape[2] == 4
+    if mode in _STORED_AS_IS or (as_stored and array.dtype == np.uint8):
         contiguous = array.flags.c_contiguous and array.flags.writeable
         store = array if contiguous else np.array(array, order="C")
     elif mode in _WIDENED and _native_pixels is not None and array.dtype == np.uint8:
@@ -297,10 +321,13 @@ def _mapped_core(array: np.ndarray, mode: str, map_rows: MapRows | None) -> Any 
 def array_to_core(array: np.ndarray, mode: str, map_rows: MapRows | None = None) -> Any:
     """Build a Pillow ``ImagingCore`` of ``mode`` from an array made by ``core_to_array``.
 
+    Or by ``core_to_pixels``: an ``(H, W, 4)`` uint8 array of a 3-channel mode.
+
     The array is handed over: where Pillow can take a buffer as an image's
     memory, the new core keeps ``array`` itself (modes stored as the array
-    holds them, such as L, RGBA, I and F) or a copy widened to Pillow's 4-byte
-    pixels (RGB, YCbCr, HSV, LAB, LA, La), so the caller must not write to
+    holds them, such as L, RGBA, I and F, and the 4-byte pixels of
+    ``core_to_pixels``) or a copy widened to Pillow's 4-byte pixels (RGB,
+    YCbCr, HSV, LAB, LA, La), so the caller must not write to
     ``array`` afterwards. Otherwise, with ``map_rows`` (``Workers.map_small``)
     and a large image, stripes of rows are decoded into a new image by the
     tasks it runs (Pillow's decoder releases the GIL, so threads share the
@@ -309,6 +336,8 @@ def array_to_core(array: np.ndarray, mode: str, map_rows: MapRows | None = None)
     mapped = _mapped_core(array, mode, map_rows)
     if mapped is not None:
         return mapped
+    if mode in _THREE_IN_FOUR and array.ndim == 3 and array.shape[2] == 4:
+        array = array[..., :3]  # pixels as stored (core_to_pixels): the channels alone
     array = _to_raw(array, mode)
     height, width = array.shape[:2]
     new, factory = private_hook("core.new"), private_hook("_getdecoder")

@@ -6,6 +6,7 @@ correlation is the direct 2-D sum of SPEC §3 (not the separable form).
 
 from __future__ import annotations
 
+import ctypes
 import math
 import re
 import subprocess
@@ -14,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from pil_parallel_blur import engine, testing
 
@@ -143,3 +145,32 @@ def wait_for(ready, what: str, timeout: float = 300.0) -> None:
         if time.monotonic() > end:
             pytest.fail(f"waited {timeout:.0f} s for {what}")
         time.sleep(0.02)
+
+
+class _ArrowArray(ctypes.Structure):
+    """The Arrow C data interface's ``ArrowArray``, as far as the buffers."""
+
+
+_ArrowArray._fields_ = [
+    *((name, ctypes.c_int64) for name in ("length", "nulls", "offset", "n_buffers", "n_kids")),
+    ("buffers", ctypes.POINTER(ctypes.c_void_p)),
+    ("kids", ctypes.POINTER(ctypes.POINTER(_ArrowArray))),
+]
+
+
+def stored_bytes(core):
+    """Every byte Pillow stores for a one-block core, 4-byte pixels' pads included.
+
+    Read through the core's Arrow export (a test may reach into Pillow's memory;
+    the package does not).
+    """
+    capsule = core.__arrow_c_array__()
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    array = _ArrowArray.from_address(get(capsule, b"arrow_array"))
+    if array.n_kids:  # one list of 4 bytes a pixel
+        array = array.kids[0].contents
+        size = array.length
+    else:  # one sample a pixel
+        size = array.length * np.asarray(Image.new(core.mode, (1, 1))).itemsize
+    return ctypes.string_at(array.buffers[1], size)

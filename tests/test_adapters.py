@@ -7,13 +7,12 @@ query for "which backend did an enclosing parallel_config choose?"; the test
 of ``context_backend`` fails if the private name it reads moves.
 """
 
-import ctypes
 import pickle
 
 import joblib
 import numpy as np
 import pytest
-from conftest import photo_like
+from conftest import photo_like, stored_bytes
 from PIL import Image
 
 from pil_parallel_blur import ParallelGaussianFilter, ParallelKernelFilter, pillow_adapter
@@ -62,35 +61,6 @@ def test_without_a_decoder_hook_the_image_comes_from_frombytes(monkeypatch, hook
     assert _filtered(BIG) == want
 
 
-class _ArrowArray(ctypes.Structure):
-    """The Arrow C data interface's ``ArrowArray``, as far as the buffers."""
-
-
-_ArrowArray._fields_ = [
-    *((name, ctypes.c_int64) for name in ("length", "nulls", "offset", "n_buffers", "n_kids")),
-    ("buffers", ctypes.POINTER(ctypes.c_void_p)),
-    ("kids", ctypes.POINTER(ctypes.POINTER(_ArrowArray))),
-]
-
-
-def _stored(core):
-    """Every byte Pillow stores for a one-block core, 4-byte pixels' pads included.
-
-    Read through the core's Arrow export (a test may reach into Pillow's memory;
-    the package does not).
-    """
-    capsule = core.__arrow_c_array__()
-    get = ctypes.pythonapi.PyCapsule_GetPointer
-    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    array = _ArrowArray.from_address(get(capsule, b"arrow_array"))
-    if array.n_kids:  # one list of 4 bytes a pixel
-        array = array.kids[0].contents
-        size = array.length
-    else:  # one sample a pixel
-        size = array.length * np.asarray(Image.new(core.mode, (1, 1))).itemsize
-    return ctypes.string_at(array.buffers[1], size)
-
-
 #: Every mode the filters take, as a small image of photo-like samples.
 def _small(mode, seed):
     pixels = photo_like(23, 31, seed=seed)
@@ -120,7 +90,7 @@ def test_an_array_handed_to_pillow_is_stored_as_pillows_decoder_stores_it(monkey
     assert (mapped.mode, mapped.size) == (decoded.mode, decoded.size) == (mode, image.size)
     got, want = Image.Image()._new(mapped), Image.Image()._new(decoded)
     assert got.tobytes() == want.tobytes() == image.tobytes()
-    assert _stored(mapped) == _stored(decoded)
+    assert stored_bytes(mapped) == stored_bytes(decoded)
 
 
 @pytest.mark.parametrize("mode", pillow_adapter.SUPPORTED_MODES)
@@ -147,7 +117,7 @@ def test_narrow_rows_round_trip_through_pillow_at_every_width(mode, width):
     assert array.tobytes() == image.tobytes()
     back = Image.Image()._new(pillow_adapter.array_to_core(array.copy(), mode))
     assert back.tobytes() == image.tobytes()
-    assert _stored(back.im) == _stored(image.im)
+    assert stored_bytes(back.im) == stored_bytes(image.im)
 
 
 @pytest.mark.parametrize("mode", ["RGB", "LA", "LAB"])

@@ -13,7 +13,7 @@ import numpy as np
 from .boxes import BoxPass, box_pass
 from .fallback import correlate_tile_numpy
 from .native import loaded
-from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile
+from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile, pixel_samples
 from .spectral import SpectralPass, columns_pass, rows_pass
 from .unsharp import pillow_unsharp_rows, unsharp_rows
 
@@ -33,7 +33,11 @@ class RowsCopy:
 
     It puts back results that were computed into a buffer of their own while
     their rows of the image were still to be read (``parallel.tiles.into_image``).
+    Of pixels holding more samples than the plan's ``channels`` (when given),
+    only the first ``channels`` are copied.
     """
+
+    channels: int | None = None
 
 
 #: What workers compute tile by tile: a direct plan, one pass of a spectral
@@ -56,12 +60,16 @@ def correlate_tile(
     src : numpy.ndarray
         C-contiguous image rows from row ``src_row0`` on, dtype ``plan.out_dtype``
         in native byte order (a read-only memmap is fine), whole rows. It must
-        hold every row of ``rows_read(plan, tile.top, tile.bottom)``.
+        hold every row of ``rows_read(plan, tile.top, tile.bottom)``. Its
+        pixels may hold more samples than ``plan.channels`` (``pixel_samples``):
+        the first ``plan.channels`` of each are filtered.
     src_row0 : int
         The image row ``src[0]`` holds.
     out : numpy.ndarray
         C-contiguous output rows from row ``out_row0`` on, whole rows of dtype
-        ``plan.out_dtype`` (may be a shared memmap); only the tile is written.
+        ``plan.out_dtype`` (may be a shared memmap); only the tile is written,
+        and of pixels holding more samples than ``plan.channels``, only the
+        first ``plan.channels``.
     out_row0 : int
         The output row ``out[0]`` holds.
     tile : Tile
@@ -94,6 +102,8 @@ def correlate_tile(
         lo=lo,
         hi=hi,
         grid=plan.grid,
+        src_pixel=pixel_samples(src),
+        out_pixel=pixel_samples(out),
     )
 
 
@@ -111,7 +121,9 @@ def compute_tile(
     elif isinstance(step, BoxPass):
         box_pass(src, src0, dst, dst0, tile, step, loaded.box)
     elif isinstance(step, RowsCopy):
-        dst[tile.top - dst0 : tile.bottom - dst0] = src[tile.top - src0 : tile.bottom - src0]
+        copied = slice(None) if step.channels is None else slice(0, step.channels)
+        rows = src[tile.top - src0 : tile.bottom - src0]
+        dst[tile.top - dst0 : tile.bottom - dst0, ..., copied] = rows[..., copied]
     else:
         correlate_tile(src, src0, dst, dst0, tile, step)
 

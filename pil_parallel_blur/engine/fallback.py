@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .finish import finish_samples
-from .plan import CorrelationPlan, Tile, rows_read
+from .plan import CorrelationPlan, Tile, pixel_samples, rows_read
 
 __all__ = ["correlate_tile_numpy"]
 
@@ -35,8 +35,9 @@ def correlate_tile_numpy(
     h, w, c = plan.height, plan.width, plan.channels
     ry, rx = plan.r_y, plan.r_x
     ct = plan.compute_dtype
-    image = src.reshape(-1, w, c)
-    rows_out = out.reshape(-1, w, c)
+    # the first c samples of each pixel (pixels may hold more: compute.pixel_samples)
+    image = src.reshape(-1, w, pixel_samples(src))[..., :c]
+    rows_out = out.reshape(-1, w, pixel_samples(out))[..., :c]
     n = (tile.right - tile.left) * c
     # the window's columns with their margins, the image's edge pixel repeated past it
     columns = np.clip(np.arange(tile.left - rx, tile.right + rx), 0, w - 1)

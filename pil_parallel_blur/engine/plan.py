@@ -22,6 +22,7 @@ __all__ = [
     "Tile",
     "plan_correlation",
     "rows_read",
+    "pixel_samples",
     "TYPE_CODES",
     "ROUNDING_CODES",
 ]
@@ -239,3 +240,13 @@ def _compute_type(
 def rows_read(plan: CorrelationPlan, top: int, bottom: int) -> tuple[int, int]:
     """Return the image rows ``[first, last)`` that output rows ``[top, bottom)`` read."""
     return max(top - plan.r_y, 0), min(bottom + plan.r_y, plan.height)
+
+
+def pixel_samples(array: np.ndarray) -> int:
+    """Return how many samples a pixel of ``(rows, W)`` or ``(rows, W, C)`` image rows holds.
+
+    Usually the plan's channels; more where the array is Pillow's own 4-byte
+    pixels of a 3-channel image (``pillow_adapter.core_to_pixels``), whose
+    first three samples are the channels.
+    """
+    return int(array.shape[2]) if array.ndim == 3 else 1

@@ -48,7 +48,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .finish import finish_samples
-from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile
+from .plan import ROUNDING_CODES, TYPE_CODES, CorrelationPlan, Tile, pixel_samples
 from .transform import SpectralAxis, convolve_pairs, fast_length, plan_axis
 
 __all__ = [
@@ -185,13 +185,15 @@ def columns_pass(
     """First pass: columns ``[tile.left, tile.right)`` of one channel correlated with ``g_y``.
 
     ``src`` holds whole-height image columns from ``src_col0`` on (shape
-    ``(H, w)`` or ``(H, w, C)``, C-contiguous), ``mid`` intermediate columns
+    ``(H, w)`` or ``(H, w, P)``, C-contiguous, the channels the first ``C``
+    samples of each pixel), ``mid`` intermediate columns
     from ``mid_col0`` on (shape ``(H, w, 1)``, of ``sp.mid_dtype``).
     ``tile.left`` is even. Through the compiled transform when ``native`` (the
     extension module) is given, else its NumPy twin; same values.
     """
     plan, axis = sp.plan, sp.axis_y
-    h, c, r = plan.height, plan.channels, plan.r_y
+    h, r = plan.height, plan.r_y
+    c = pixel_samples(src)  # samples from one pixel to the next
     _check_pairs(tile.left)
     image = src.reshape(h, -1)
     inter = mid.reshape(h, -1)
@@ -230,13 +232,15 @@ def rows_pass(
 
     ``mid`` holds whole intermediate rows (``W`` samples each) from
     ``mid_row0`` on, ``out`` whole output rows (``plan.out_dtype``,
-    C-contiguous, interleaved) from ``out_row0`` on; ``tile.top`` is even. The
+    C-contiguous, interleaved, pixels of at least ``C`` samples) from
+    ``out_row0`` on; ``tile.top`` is even. The
     results are finished (offset, rounding, clipping) into the channel's
     samples of ``out``, by the compiled engine when ``native`` is given, else
     by NumPy; same values.
     """
     plan, axis, finish = sp.plan, sp.axis_x, sp.finish
-    w, c, r = plan.width, plan.channels, plan.r_x
+    w, r = plan.width, plan.r_x
+    c = pixel_samples(out)  # samples from one pixel to the next
     _check_pairs(tile.top)
     lines = mid.reshape(-1, w)[tile.top - mid_row0 : tile.bottom - mid_row0]
     rows_out = out.reshape(-1, w, c)[tile.top - out_row0 : tile.bottom - out_row0]

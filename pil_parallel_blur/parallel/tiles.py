@@ -185,13 +185,16 @@ def into_image(stages: list[Stage], image: np.ndarray) -> list[Stage]:
     channel c). A box plan's stages all run over the image (each tile reads
     and writes its own rows, or its own columns, alone). A direct plan's
     stripes are written over their own rows too (``_direct_over_image``).
-    Otherwise ``stages`` unchanged.
+    The image's pixels may hold more samples than the result's (Pillow's
+    4-byte pixels of a 3-channel image): only the result's are written, the
+    others stay as they are. Otherwise ``stages`` unchanged.
     """
     last = stages[-1]
-    if last.dst == 0 or last.dst_dtype != image.dtype or tuple(last.dst_shape) != image.shape:
+    if last.dst == 0 or last.dst_dtype != image.dtype or not _holds(image, last.dst_shape):
         return stages
     if len(stages) == 1 and isinstance(last.step, CorrelationPlan):
-        return _direct_over_image(last, last.step) or stages
+        wider = tuple(last.dst_shape) != image.shape  # only the first channels are copied back
+        return _direct_over_image(last, last.step, wider) or stages
     boxes = [s.step for s in stages if isinstance(s.step, BoxPass)]
     if len(boxes) == len(stages):
         # a box tile reads and writes its own rows or columns alone
@@ -214,7 +217,15 @@ def into_image(stages: list[Stage], image: np.ndarray) -> list[Stage]:
     return [s._replace(dst=0) if s.dst == last.dst else s for s in stages]
 
 
-def _direct_over_image(stage: Stage, plan: CorrelationPlan) -> list[Stage] | None:
+def _holds(image: np.ndarray, shape: tuple[int, ...]) -> bool:
+    """Tell whether ``image`` can hold a result of ``shape``: the same, or wider pixels."""
+    if image.shape == tuple(shape):
+        return True
+    wide = image.ndim == len(shape) == 3 and image.shape[2] > shape[2]
+    return wide and image.shape[:2] == tuple(shape[:2])
+
+
+def _direct_over_image(stage: Stage, plan: CorrelationPlan, wider: bool) -> list[Stage] | None:
     """Return a direct plan's stripes written over their own rows; ``None``: not these tiles.
 
     Within a stripe the engine reads each image row once, before it writes
@@ -224,7 +235,9 @@ def _direct_over_image(stage: Stage, plan: CorrelationPlan) -> list[Stage] | Non
     of a cut, though: the ``2·r_y`` rows around every cut are computed first
     into a buffer of their own (whose other pages are never touched), then
     the stripes' other rows over the image, then those rows copied back.
-    Only stripes of whole rows, each at least ``4·r_y`` high.
+    Only stripes of whole rows, each at least ``4·r_y`` high. ``wider``: the
+    image's pixels hold more samples than the plan's channels, and only those
+    are copied back.
     """
     r, height, tiles = plan.r_y, plan.height, stage.tiles
     if any(t.left != 0 or t.right != plan.width or t.bottom - t.top < 4 * r for t in tiles):
@@ -238,8 +251,9 @@ def _direct_over_image(stage: Stage, plan: CorrelationPlan) -> list[Stage] | Non
         Tile(t.top + r if t.top else 0, t.bottom - r if t.bottom < height else height, 0, width)
         for t in tiles
     ]
+    copy_back = RowsCopy(plan.channels if wider else None)
     return [
         stage._replace(tiles=around, src=0, dst=1),
         stage._replace(tiles=inside, src=0, dst=0),
-        Stage(RowsCopy(), around, stage.dst_dtype, stage.dst_shape, 1, 0),
+        Stage(copy_back, around, stage.dst_dtype, stage.dst_shape, 1, 0),
     ]
