@@ -36,24 +36,16 @@ __all__ = [
     "correlate_array",
     "unsharp_array",
     "combine_rows",
+    "correlate_image",
     "estimated_blur_seconds",
     "check_array",
 ]
 
 #: dtypes the array API accepts (integers are rounded and clipped; 64-bit
 #: integers are computed in float64, so exactly only up to 2**53).
-SUPPORTED_DTYPES = (
-    np.uint8,
-    np.int8,
-    np.uint16,
-    np.int16,
-    np.uint32,
-    np.int32,
-    np.uint64,
-    np.int64,
-    np.float16,
-    np.float32,
-    np.float64,
+SUPPORTED_DTYPES = tuple(
+    np.dtype(code).type
+    for code in ("u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f2", "f4", "f8")
 )
 
 
@@ -121,6 +113,43 @@ def correlate_array(
         return array.copy()
     shape = array.shape if channels is None else (*array.shape[:2], channels)
     plan, narrow = plan_for(shape, array.dtype, kernel)
+    return _correlate_planned(array, plan, narrow, workers, owned, channels)
+
+
+def correlate_image(
+    shape: tuple[int, int, int],
+    read_stored: Callable[[], np.ndarray | None],
+    read_narrowed: Callable[[], np.ndarray],
+    kernel: SeparableKernel,
+    workers: Workers,
+) -> np.ndarray:
+    """Correlate a 3-channel 8-bit image read in the layout its plan suits.
+
+    ``read_stored`` gives the image's pixels as Pillow stores them, ``(H, W,
+    4)`` with the channels first (``None`` if it cannot), ``read_narrowed`` an
+    ``(H, W, 3)`` copy; the caller gives either up (the result may be written
+    over it). The direct passes take the stored pixels: no narrowing copy in,
+    and the result, written over them, goes back to Pillow as it is. The
+    spectral passes take the narrowed copy: beside their intermediate plane,
+    4-byte pixels would raise the call's peak memory above Pillow's own.
+    """
+    plan, narrow = plan_for(shape, np.dtype(np.uint8), kernel)
+    if not narrow and choose(plan).spectral is None:
+        pixels = read_stored()
+        if pixels is not None:
+            return _correlate_planned(pixels, plan, narrow, workers, True, 3)
+    return _correlate_planned(read_narrowed(), plan, narrow, workers, True, None)
+
+
+def _correlate_planned(
+    array: np.ndarray,
+    plan: CorrelationPlan,
+    narrow: bool,
+    workers: Workers,
+    owned: bool,
+    channels: int | None,
+) -> np.ndarray:
+    """``correlate_array``'s work once the plan is made (``narrow``: planned transposed)."""
     given = array
     if narrow:  # correlate the transpose with the transposed kernel, transpose back
         array = array.swapaxes(0, 1)

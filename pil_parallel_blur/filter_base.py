@@ -10,10 +10,16 @@ from typing import Any
 import numpy as np
 from PIL import ImageFilter
 
-from .blur import correlate_array
+from .blur import correlate_array, correlate_image
 from .kernel_terms import SeparableKernel
 from .parallel import ParallelSettings, Progress, Workers
-from .pillow_adapter import array_to_core, check_mode, core_to_array, core_to_pixels
+from .pillow_adapter import (
+    STORED_THREE,
+    array_to_core,
+    check_mode,
+    core_to_array,
+    core_to_pixels,
+)
 
 __all__ = ["ArrayFilter", "CorrelatingFilter"]
 
@@ -49,14 +55,9 @@ class ArrayFilter(ImageFilter.MultibandFilter):
         """Filter ``array``: the filter's own copy of the image's pixels, free to overwrite."""
         raise NotImplementedError
 
-    def _apply_pixels(self, pixels: np.ndarray, workers: Workers) -> np.ndarray:
-        """Filter the channels of ``(H, W, 4)`` pixels as Pillow stores a 3-channel image.
-
-        The first three samples of each pixel are the channels; the fourth must
-        be left as it is where the result is written over ``pixels`` (the
-        filter's own copy). Only for filters with ``filters_stored_pixels``.
-        """
-        raise NotImplementedError
+    def _apply_image(self, image: Any, workers: Workers) -> np.ndarray:
+        """Filter the pixels of ``image`` (a core), read into an array of the filter's own."""
+        return self._apply(core_to_array(image, workers.map_small), workers)
 
     def filter(self, image: Any) -> Any:
         """Filter one Pillow ``ImagingCore`` (called by ``Image.filter``).
@@ -79,24 +80,17 @@ class ArrayFilter(ImageFilter.MultibandFilter):
         if not self._admit(image):
             return image.copy()
         workers = Workers(self.settings)  # resolved once per call, at call time
-        # RGB, YCbCr, HSV and LAB in Pillow's own 4-byte pixels where the
-        # filter can work on them: no narrowing copy in, no widening copy out
-        pixels = core_to_pixels(image, workers.map_small) if self.filters_stored_pixels else None
-        if pixels is not None:
-            out = self._apply_pixels(pixels, workers)
-        else:
-            out = self._apply(core_to_array(image, workers.map_small), workers)
+        out = self._apply_image(image, workers)
         return array_to_core(out, image.mode, workers.map_small)
 
 
 class CorrelatingFilter(ArrayFilter):
     """A filter that correlates the image with one kernel (``_separable``), the exact family's.
 
-    It works on Pillow's own 4-byte pixels of RGB, YCbCr, HSV and LAB images,
-    the channels where Pillow keeps them, and writes its result over its copy.
+    Where the direct passes compute it, it works on Pillow's own 4-byte
+    pixels of RGB, YCbCr, HSV and LAB images, the channels where Pillow keeps
+    them, and writes its result over its copy (``blur.correlate_image``).
     """
-
-    filters_stored_pixels = True
 
     def _separable(self) -> SeparableKernel:
         """Return the kernel, as the engine takes it."""
@@ -105,5 +99,15 @@ class CorrelatingFilter(ArrayFilter):
     def _apply(self, array: np.ndarray, workers: Workers) -> np.ndarray:
         return correlate_array(array, self._separable(), workers, owned=True)
 
-    def _apply_pixels(self, pixels: np.ndarray, workers: Workers) -> np.ndarray:
-        return correlate_array(pixels, self._separable(), workers, owned=True, channels=3)
+    def _apply_image(self, image: Any, workers: Workers) -> np.ndarray:
+        if image.mode not in STORED_THREE:
+            return super()._apply_image(image, workers)
+        width, height = image.size
+        rows = workers.map_small
+        return correlate_image(
+            (height, width, 3),
+            lambda: core_to_pixels(image, rows),
+            lambda: core_to_array(image, rows),
+            self._separable(),
+            workers,
+        )

@@ -4,17 +4,12 @@ Everything the package uses past Pillow's public API is in this module, each
 use with a fallback that ``tests/test_adapters.py`` forces:
 
 * ``Image.core.map_buffer`` (what ``Image.frombuffer`` calls: a core whose
-  memory is a buffer of ours), both ways:
-
-  - in: Pillow pastes the image into our array, stripe by stripe on the
-    workers' threads (its paste releases the GIL); 4-byte pixels of fewer
-    channels (RGB, LA, ...) are pasted into a small buffer and narrowed by
-    the compiled ``_native_pixels`` module;
-  - out: the result array becomes the new image's memory, as it is or
-    widened to Pillow's 4-byte pixels by ``_native_pixels``;
-
-  else the hooks below (and without ``_native_pixels``, for the modes it
-  serves);
+  memory is a buffer of ours), both ways. In, Pillow pastes the image into
+  our array stripe by stripe on the workers' threads (its paste releases
+  the GIL), as it stores it (``core_to_pixels``) or narrowed from 4-byte
+  pixels by the compiled ``_native_pixels`` module; out, the result array
+  becomes the new image's memory, as it is or widened by ``_native_pixels``.
+  Else the hooks below (and without ``_native_pixels``, for its modes);
 * ``Image._getencoder`` (the raw encoder, to copy a core into one NumPy
   buffer in chunks): else ``numpy.asarray`` of the image;
 * ``Image._getdecoder`` and ``Image.core.new`` (to decode stripes of rows into a
@@ -49,7 +44,14 @@ def _load_pixels() -> ModuleType | None:
 
 _native_pixels = _load_pixels()
 
-__all__ = ["SUPPORTED_MODES", "check_mode", "core_to_array", "core_to_pixels", "array_to_core"]
+__all__ = [
+    "SUPPORTED_MODES",
+    "STORED_THREE",
+    "check_mode",
+    "core_to_array",
+    "core_to_pixels",
+    "array_to_core",
+]
 
 #: Modes the filters take; Pillow's GaussianBlur takes only the 8-bit ones (L to HSV).
 SUPPORTED_MODES = (
@@ -132,9 +134,8 @@ _STORED_AS_IS = frozenset(
 #: Modes stored as 4 bytes a pixel for 3 samples (then 255) or 2 (L, L, L, A):
 #: widened into a new array first.
 _WIDENED = frozenset({"RGB", "YCbCr", "HSV", "LAB", "LA", "La"})
-#: Modes of three channels stored in the first three bytes of 4-byte pixels (the
-#: fourth unused): filters can read and write those pixels as they are.
-_THREE_IN_FOUR = frozenset({"RGB", "YCbCr", "HSV", "LAB"})
+#: Modes of 3 channels in the first 3 bytes of 4-byte pixels: filterable as they are.
+STORED_THREE = frozenset({"RGB", "YCbCr", "HSV", "LAB"})
 
 
 def _pixel_bytes(mode: str) -> int:
@@ -217,15 +218,14 @@ def _paste_rows(mapper: Any, core: Any, out: np.ndarray, start: int, stop: int) 
 def core_to_pixels(core: Any, map_rows: MapRows | None = None) -> np.ndarray | None:
     """Copy a 3-channel image's pixels as Pillow stores them into an ``(H, W, 4)`` uint8 array.
 
-    For RGB, YCbCr, HSV and LAB, which Pillow keeps in 4-byte pixels: the
-    first three samples of each pixel are the channels (``core_to_array``'s
-    values), the fourth Pillow's unused byte. Filters read and write the
-    channels where they are and ``array_to_core`` hands the array back as it is:
-    no narrowing copy in, no widening copy out. Pasted stripe by stripe on
-    ``map_rows``'s tasks. ``None`` for other modes, or without the hooks.
+    For ``STORED_THREE``: each pixel's first three samples are the channels
+    (``core_to_array``'s values), the fourth Pillow's unused byte. Filters
+    work on the channels where they are and ``array_to_core`` hands the array
+    back as it is. Pasted stripe by stripe on ``map_rows``'s tasks. ``None``
+    for other modes, or without the hooks.
     """
     mapper = private_hook("core.map_buffer")
-    if core.mode not in _THREE_IN_FOUR or mapper is None or not hasattr(core, "paste"):
+    if core.mode not in STORED_THREE or mapper is None or not hasattr(core, "paste"):
         return None
     width, height = core.size
     out = np.empty((height, width, 4), np.uint8)
@@ -303,7 +303,7 @@ def _mapped_core(array: np.ndarray, mode: str, map_rows: MapRows | None) -> Any 
     if mapper is None:
         return None
     height, width = array.shape[:2]
-    as_stored = mode in _THREE_IN_FOUR and array.ndim == 3 and array.shape[2] == 4
+    as_stored = mode in STORED_THREE and array.ndim == 3 and array.shape[2] == 4
     if mode in _STORED_AS_IS or (as_stored and array.dtype == np.uint8):
         contiguous = array.flags.c_contiguous and array.flags.writeable
         store = array if contiguous else np.array(array, order="C")
@@ -336,7 +336,7 @@ def array_to_core(array: np.ndarray, mode: str, map_rows: MapRows | None = None)
     mapped = _mapped_core(array, mode, map_rows)
     if mapped is not None:
         return mapped
-    if mode in _THREE_IN_FOUR and array.ndim == 3 and array.shape[2] == 4:
+    if mode in STORED_THREE and array.ndim == 3 and array.shape[2] == 4:
         array = array[..., :3]  # pixels as stored (core_to_pixels): the channels alone
     array = _to_raw(array, mode)
     height, width = array.shape[:2]

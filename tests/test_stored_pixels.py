@@ -152,3 +152,20 @@ def test_image_filter_on_stored_pixels_gives_the_narrowed_paths_bytes(
     assert got.tobytes() == want.tobytes()
     # and the fourth byte of each pixel is Pillow's (255), as after a widening
     assert stored_bytes(got.im) == stored_bytes(want.im)
+
+
+@pytest.mark.parametrize(("sigma", "stored"), [(2, True), (20, False)])
+def test_only_the_direct_passes_take_stored_pixels(monkeypatch, sigma, stored):
+    """The spectral passes take the narrowed copy: their plane beside 4-byte
+    pixels would raise the peak memory above Pillow's."""
+    image = _image("RGB", height=300, width=410)
+    plan, _ = plan_for((300, 410, 3), np.dtype(np.uint8), ParallelGaussianFilter(sigma)._terms)
+    assert (choose(plan).spectral is None) == stored
+    taken = []
+    real = pillow_adapter.core_to_pixels
+    monkeypatch.setattr(
+        "pil_parallel_blur.filter_base.core_to_pixels",
+        lambda core, rows: taken.append(core.mode) or real(core, rows),
+    )
+    image.filter(ParallelGaussianFilter(sigma=sigma))
+    assert taken == (["RGB"] if stored else [])
