@@ -328,15 +328,16 @@ static int FN(tile)(const struct ppb_job *job)
     const T **ptrs = malloc(sizeof(T *) * (2 * (size_t)ry + 4));
     size_t *slot = malloc(sizeof(size_t) * ((size_t)R + 2 * (size_t)ry));
     /* results of a block in the output type, before they are spread into
-     * pixels of more than C samples, and 8-bit rows of Pillow's 4-byte pixels
-     * of 3 channels narrowed before they are converted (8 bytes of slack: the
-     * pixel words read and write past their last pixel) */
-    char *packed = P_out != C ? malloc((size_t)(TW * isz + 8)) : NULL;
-    const int three_in_four = job->type == PPB_U8 && C == 3 && P_in == 4;
-    uint8_t *narrowed = three_in_four ? malloc((size_t)(WC + 2 * margin + 8)) : NULL;
+     * pixels of more than C samples; 8-bit rows of Pillow's 4-byte pixels of
+     * 3 channels (three_in / three_out) narrowed before they are converted,
+     * and filled back two pixels a word */
+    char *packed = P_out != C ? malloc((size_t)(TW * isz)) : NULL;
+    const int three_in = job->type == PPB_U8 && C == 3 && P_in == 4;
+    const int three_out = job->type == PPB_U8 && C == 3 && P_out == 4;
+    uint8_t *narrowed = three_in ? malloc((size_t)(WC + 2 * margin)) : NULL;
     int status = 0;
     if (!taps || !ring || !row || !acc || !ptrs || !slot || (P_out != C && !packed) ||
-        (three_in_four && !narrowed)) {
+        (three_in && !narrowed)) {
         status = -1;
         goto done;
     }
@@ -359,7 +360,7 @@ static int FN(tile)(const struct ppb_job *job)
             const Py_ssize_t b = job->col1 + rx < job->width ? job->col1 + rx : job->width;
             T *first = row + (a - (col0 - rx)) * C, *end = first + (b - a) * C;
             const char *pixels = src + ((s - job->src_row0) * src_stride + a * P_in) * isz;
-            if (three_in_four) {
+            if (three_in) {
                 narrow_three((const uint8_t *)pixels, narrowed, b - a);
                 FN(load_row)(PPB_U8, narrowed, first, b - a, C, C);
             } else {
@@ -402,7 +403,7 @@ static int FN(tile)(const struct ppb_job *job)
                         continue;
                     }
                     FN(store_row)(job->type, accs[k], packed, n, &job->finish);
-                    if (job->type == PPB_U8 && C == 3 && P_out == 4 && x0 % 3 == 0 && n % 3 == 0)
+                    if (three_out && x0 % 3 == 0 && n % 3 == 0)
                         fill_three((const uint8_t *)packed,
                                    (uint8_t *)line + (col0 + x0 / 3) * 4, n / 3);
                     else

@@ -12,6 +12,7 @@ import numpy as np
 
 from .engine import (
     CorrelationPlan,
+    Method,
     choose,
     exact_unsharp,
     float_range,
@@ -104,10 +105,9 @@ def correlate_array(
     conversion, a transpose) is given up the same way.
 
     ``channels``: only the first ``channels`` samples of each pixel of an
-    ``(H, W, P)`` uint8 array are the image's (Pillow's own 4-byte pixels of a
-    3-channel image, ``pillow_adapter.core_to_pixels``); the rest are left as
-    they are. The result is then the array's ``(H, W, P)`` layout where it
-    was written over it, else ``(H, W, channels)``.
+    ``(H, W, P)`` array are the image's (``pillow_adapter.core_to_pixels``);
+    the rest are left as they are. The result then has the array's layout
+    where it was written over it, else ``(H, W, channels)``.
     """
     if kernel.identity or array.size == 0:
         return array.copy()
@@ -125,20 +125,20 @@ def correlate_image(
 ) -> np.ndarray:
     """Correlate a 3-channel 8-bit image read in the layout its plan suits.
 
-    ``read_stored`` gives the image's pixels as Pillow stores them, ``(H, W,
-    4)`` with the channels first (``None`` if it cannot), ``read_narrowed`` an
-    ``(H, W, 3)`` copy; the caller gives either up (the result may be written
-    over it). The direct passes take the stored pixels: no narrowing copy in,
-    and the result, written over them, goes back to Pillow as it is. The
-    spectral passes take the narrowed copy: beside their intermediate plane,
-    4-byte pixels would raise the call's peak memory above Pillow's own.
+    ``read_stored`` gives the pixels as Pillow stores them, ``(H, W, 4)``
+    (``None`` if it cannot), ``read_narrowed`` an ``(H, W, 3)`` copy; either
+    is given up. The direct passes take the stored pixels (no copy in; the
+    result, written over them, goes back to Pillow as it is), the spectral
+    passes the narrowed copy: beside their plane, 4-byte pixels would raise
+    the peak memory above Pillow's.
     """
     plan, narrow = plan_for(shape, np.dtype(np.uint8), kernel)
-    if not narrow and choose(plan).spectral is None:
+    method = choose(plan)  # finite 8-bit samples: what run_plan would choose
+    if not narrow and method.spectral is None:
         pixels = read_stored()
         if pixels is not None:
-            return _correlate_planned(pixels, plan, narrow, workers, True, 3)
-    return _correlate_planned(read_narrowed(), plan, narrow, workers, True, None)
+            return _correlate_planned(pixels, plan, narrow, workers, True, 3, method)
+    return _correlate_planned(read_narrowed(), plan, narrow, workers, True, None, method)
 
 
 def _correlate_planned(
@@ -148,8 +148,9 @@ def _correlate_planned(
     workers: Workers,
     owned: bool,
     channels: int | None,
+    method: Method | None = None,
 ) -> np.ndarray:
-    """``correlate_array``'s work once the plan is made (``narrow``: planned transposed)."""
+    """``correlate_array``'s work on a plan made (``narrow``: transposed), maybe its method."""
     given = array
     if narrow:  # correlate the transpose with the transposed kernel, transpose back
         array = array.swapaxes(0, 1)
@@ -158,7 +159,7 @@ def _correlate_planned(
     # engine reads samples as their own type
     native = np.require(scale_in(array, found), dtype=plan.out_dtype, requirements=["C", "A"])
     overwrite = owned or not np.may_share_memory(native, given)
-    out = run_plan(native, plan, workers, overwrite=overwrite)
+    out = run_plan(native, plan, workers, overwrite=overwrite, method=method)
     out = out.reshape(array.shape if channels is None else (*array.shape[:2], out.shape[-1]))
     out = restore_range(out.astype(array.dtype, copy=False), found)
     return out.swapaxes(0, 1).copy() if narrow else out

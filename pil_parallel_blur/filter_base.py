@@ -28,8 +28,6 @@ class ArrayFilter(ImageFilter.MultibandFilter):
     """What every filter shares: parallel settings and the image → array → image flow."""
 
     settings: ParallelSettings
-    #: ``_apply_pixels`` filters Pillow's own 4-byte pixels of 3-channel images.
-    filters_stored_pixels = False
 
     def _set_parallel(
         self,

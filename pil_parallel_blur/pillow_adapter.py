@@ -218,11 +218,9 @@ def _paste_rows(mapper: Any, core: Any, out: np.ndarray, start: int, stop: int) 
 def core_to_pixels(core: Any, map_rows: MapRows | None = None) -> np.ndarray | None:
     """Copy a 3-channel image's pixels as Pillow stores them into an ``(H, W, 4)`` uint8 array.
 
-    For ``STORED_THREE``: each pixel's first three samples are the channels
-    (``core_to_array``'s values), the fourth Pillow's unused byte. Filters
-    work on the channels where they are and ``array_to_core`` hands the array
-    back as it is. Pasted stripe by stripe on ``map_rows``'s tasks. ``None``
-    for other modes, or without the hooks.
+    Each pixel's first three samples are the channels (``core_to_array``'s
+    values), the fourth Pillow's unused byte; pasted stripe by stripe on
+    ``map_rows``'s tasks. ``None`` for other modes, or without the hooks.
     """
     mapper = private_hook("core.map_buffer")
     if core.mode not in STORED_THREE or mapper is None or not hasattr(core, "paste"):
@@ -232,6 +230,11 @@ def core_to_pixels(core: Any, map_rows: MapRows | None = None) -> np.ndarray | N
     stripes = _stripes(height, out.nbytes, map_rows)
     _run(_paste_rows, [(mapper, core, out, a, b) for a, b in stripes], map_rows)
     return out
+
+
+def _as_stored(array: np.ndarray, mode: str) -> bool:
+    """Tell whether ``array`` holds a 3-channel mode's pixels as stored (``core_to_pixels``)."""
+    return mode in STORED_THREE and array.ndim == 3 and array.shape[2] == 4
 
 
 def _pasted(core: Any, out: np.ndarray, map_rows: MapRows | None) -> bool:
@@ -303,8 +306,7 @@ def _mapped_core(array: np.ndarray, mode: str, map_rows: MapRows | None) -> Any 
     if mapper is None:
         return None
     height, width = array.shape[:2]
-    as_stored = mode in STORED_THREE and array.ndim == 3 and array.shape[2] == 4
-    if mode in _STORED_AS_IS or (as_stored and array.dtype == np.uint8):
+    if mode in _STORED_AS_IS or (_as_stored(array, mode) and array.dtype == np.uint8):
         contiguous = array.flags.c_contiguous and array.flags.writeable
         store = array if contiguous else np.array(array, order="C")
     elif mode in _WIDENED and _native_pixels is not None and array.dtype == np.uint8:
@@ -321,14 +323,12 @@ def _mapped_core(array: np.ndarray, mode: str, map_rows: MapRows | None) -> Any 
 def array_to_core(array: np.ndarray, mode: str, map_rows: MapRows | None = None) -> Any:
     """Build a Pillow ``ImagingCore`` of ``mode`` from an array made by ``core_to_array``.
 
-    Or by ``core_to_pixels``: an ``(H, W, 4)`` uint8 array of a 3-channel mode.
-
-    The array is handed over: where Pillow can take a buffer as an image's
-    memory, the new core keeps ``array`` itself (modes stored as the array
-    holds them, such as L, RGBA, I and F, and the 4-byte pixels of
-    ``core_to_pixels``) or a copy widened to Pillow's 4-byte pixels (RGB,
-    YCbCr, HSV, LAB, LA, La), so the caller must not write to
-    ``array`` afterwards. Otherwise, with ``map_rows`` (``Workers.map_small``)
+    Or by ``core_to_pixels`` (``(H, W, 4)`` uint8). The array is handed over:
+    where Pillow can take a buffer as an image's memory, the new core keeps
+    ``array`` itself (modes stored as the array holds them, such as L, RGBA,
+    I and F, and the 4-byte pixels of ``core_to_pixels``) or a copy widened
+    to Pillow's 4-byte pixels (RGB, YCbCr, HSV, LAB, LA, La), so the caller
+    must not write to ``array`` afterwards. Otherwise, with ``map_rows`` (``Workers.map_small``)
     and a large image, stripes of rows are decoded into a new image by the
     tasks it runs (Pillow's decoder releases the GIL, so threads share the
     copy ``Image.frombytes`` does on one core).
@@ -336,8 +336,8 @@ def array_to_core(array: np.ndarray, mode: str, map_rows: MapRows | None = None)
     mapped = _mapped_core(array, mode, map_rows)
     if mapped is not None:
         return mapped
-    if mode in STORED_THREE and array.ndim == 3 and array.shape[2] == 4:
-        array = array[..., :3]  # pixels as stored (core_to_pixels): the channels alone
+    if _as_stored(array, mode):
+        array = array[..., :3]  # the channels alone
     array = _to_raw(array, mode)
     height, width = array.shape[:2]
     new, factory = private_hook("core.new"), private_hook("_getdecoder")

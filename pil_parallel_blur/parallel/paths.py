@@ -24,7 +24,16 @@ from typing import cast
 
 import numpy as np
 
-from ..engine import BoxPlan, CorrelationPlan, Step, Tile, box_seconds, choose, compute_tile
+from ..engine import (
+    BoxPlan,
+    CorrelationPlan,
+    Method,
+    Step,
+    Tile,
+    box_seconds,
+    choose,
+    compute_tile,
+)
 from . import joblib_adapter as jl
 from .files import (
     create_shared_file,
@@ -56,7 +65,12 @@ MIN_THREADS_SECONDS = 0.005
 
 
 def run_plan(
-    image: np.ndarray, plan: CorrelationPlan, workers: Workers, *, overwrite: bool = False
+    image: np.ndarray,
+    plan: CorrelationPlan,
+    workers: Workers,
+    *,
+    overwrite: bool = False,
+    method: Method | None = None,
 ) -> np.ndarray:
     """Compute ``plan`` on ``image`` with ``workers``.
 
@@ -64,9 +78,10 @@ def run_plan(
     ``progress``, if given, is called in the caller's thread as
     ``progress(tiles_done, tiles)``. With ``overwrite`` (the caller owns
     ``image`` and has no further use for it) the result may be written over
-    the image and returned in its place (``tiles.into_image``).
+    the image and returned in its place (``tiles.into_image``). ``method``:
+    ``choose(plan, image)`` where the caller has made that choice already.
     """
-    method = choose(plan, image)
+    method = method or choose(plan, image)
     return _run(
         image, lambda n: plan_stages(plan, method.spectral, n), method.seconds, workers, overwrite
     )
