@@ -145,22 +145,21 @@ def plan_spectral(plan: CorrelationPlan) -> SpectralPlan:
     )
 
 
-def _pairs(lines: np.ndarray, dtype: np.dtype, centre: float) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``(length, count)`` lines into the pairs' parts, less ``centre`` (an odd last: 0)."""
-    values = lines.astype(dtype)
+def _pairs(
+    even: np.ndarray, odd: np.ndarray, dtype: np.dtype, centre: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the pairs' parts, ``(length, pairs)``, less ``centre``, from their lines.
+
+    ``even`` holds the first line of each pair, ``odd`` the second (one fewer
+    where the last line has no partner: it pairs with zeros).
+    """
+    re = np.ascontiguousarray(even, dtype=dtype)
+    im = np.zeros_like(re)
+    im[:, : odd.shape[1]] = odd
     if centre:
-        values -= dtype.type(centre)
-    if values.shape[1] % 2:
-        values = np.concatenate([values, np.zeros((len(values), 1), dtype)], axis=1)
-    return np.ascontiguousarray(values[:, 0::2]), np.ascontiguousarray(values[:, 1::2])
-
-
-def _unpair(re: np.ndarray, im: np.ndarray, count: int) -> np.ndarray:
-    """Interleave the pairs' parts back into ``count`` lines (positions × lines)."""
-    lines = np.empty((len(re), 2 * re.shape[1]), re.dtype)
-    lines[:, 0::2] = re
-    lines[:, 1::2] = im
-    return lines[:, :count]
+        re -= dtype.type(centre)
+        im[:, : odd.shape[1]] -= dtype.type(centre)
+    return re, im
 
 
 def _check_pairs(first_line: int) -> None:
@@ -211,11 +210,13 @@ def columns_pass(
     step = 2 * TWIN_PAIRS
     for x0 in range(tile.left, tile.right, step):
         x1 = min(tile.right, x0 + step)
-        at = first + (x0 - tile.left) * c
-        block = image[:, at : at + (x1 - x0 - 1) * c + 1 : c][rows]
-        re, im = _pairs(block, sp.mid_dtype, sp.centre)
+        at, end = first + (x0 - tile.left) * c, first + (x1 - 1 - tile.left) * c + 1
+        even, odd = image[:, at : end : 2 * c][rows], image[:, at + c : end : 2 * c][rows]
+        re, im = _pairs(even, odd, sp.mid_dtype, sp.centre)
         convolve_pairs(re, im, axis)
-        inter[:, x0 - mid_col0 : x1 - mid_col0] = _unpair(re[r : r + h], im[r : r + h], x1 - x0)
+        a, n = x0 - mid_col0, x1 - x0  # the pairs' lines straight into their columns
+        inter[:, a : a + n : 2] = re[r : r + h, : (n + 1) // 2]
+        inter[:, a + 1 : a + n : 2] = im[r : r + h, : n // 2]
 
 
 def rows_pass(
@@ -258,7 +259,11 @@ def rows_pass(
     step = 2 * TWIN_PAIRS
     for y0 in range(0, len(lines), step):
         y1 = min(len(lines), y0 + step)
-        re, im = _pairs(lines[y0:y1][:, samples].T, sp.mid_dtype, 0.0)
+        n = y1 - y0
+        block = lines[y0:y1]
+        re, im = _pairs(block[0::2][:, samples].T, block[1::2][:, samples].T, sp.mid_dtype, 0.0)
         convolve_pairs(re, im, axis)
-        result = _unpair(re[r : r + w], im[r : r + w], y1 - y0).astype(np.float64)
-        finish_samples(result.T, finish, out=rows_out[y0:y1, :, channel])
+        result = np.empty((n, w))  # float64, each line's results in its row
+        result[0::2] = re[r : r + w].T
+        result[1::2] = im[r : r + w, : n // 2].T
+        finish_samples(result, finish, out=rows_out[y0:y1, :, channel])

@@ -20,6 +20,7 @@ Tests: test_spectral.py.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,29 +149,58 @@ def plan_axis(taps: np.ndarray, length: int, dtype: np.dtype) -> SpectralAxis:
 # ---- the NumPy twin of _native_fft.h: the same operations in the same order ----
 
 _Pair = tuple[np.ndarray, np.ndarray]
+_Slots = list[_Pair | None]
 
 
-def _dft(p: int, x: list[_Pair], t: type) -> list[_Pair]:
-    """Return the radix-``p`` butterfly, forward (``e^{-2πi/p}``), as _native_fft.h computes it."""
+def _to(out: _Slots, q: int, part: int, f: np.ufunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return ``f(a, b)``, part ``part`` (0 real, 1 imaginary) of output ``q``, in ``out[q]``."""
+    dest = out[q]
+    return f(a, b, out=None if dest is None else dest[part])  # type: ignore[no-any-return]
+
+
+def _put(out: _Slots, q: int, real: np.ndarray, imag: np.ndarray) -> _Pair:
+    """Output ``q``, copied into ``out[q]`` if given."""
+    dest = out[q]
+    if dest is None:
+        return real, imag
+    np.copyto(dest[0], real)
+    np.copyto(dest[1], imag)
+    return dest
+
+
+def _dft(p: int, x: list[_Pair], t: type, out: _Slots) -> list[_Pair]:
+    """Return the radix-``p`` butterfly, forward (``e^{-2πi/p}``), as _native_fft.h computes it.
+
+    Output ``q`` is written into ``out[q]`` where that is given (else into a
+    new array). A destination may be an input's own slot: every input is
+    read before its slot is written (output 0, which reads ``x[0]``, last;
+    radix 2's second output goes to a new array first).
+    """
+    add, sub = np.add, np.subtract
+    to = functools.partial(_to, out)
     if p == 2:
         (x0r, x0i), (x1r, x1i) = x
-        return [(x0r + x1r, x0i + x1i), (x0r - x1r, x0i - x1i)]
+        y1r, y1i = x0r - x1r, x0i - x1i
+        y0 = (to(0, 0, add, x0r, x1r), to(0, 1, add, x0i, x1i))
+        return [y0, _put(out, 1, y1r, y1i)]
     if p == 3:
         (x0r, x0i), (x1r, x1i), (x2r, x2i) = x
         t1r, t1i = x1r + x2r, x1i + x2i
         half, sin60 = t(0.5), t(0.8660254037844386)
         t2r, t2i = x0r - half * t1r, x0i - half * t1i
         t3r, t3i = sin60 * (x1r - x2r), sin60 * (x1i - x2i)
-        return [(x0r + t1r, x0i + t1i), (t2r + t3i, t2i - t3r), (t2r - t3i, t2i + t3r)]
+        y1 = (to(1, 0, add, t2r, t3i), to(1, 1, sub, t2i, t3r))
+        y2 = (to(2, 0, sub, t2r, t3i), to(2, 1, add, t2i, t3r))
+        return [(to(0, 0, add, x0r, t1r), to(0, 1, add, x0i, t1i)), y1, y2]
     if p == 4:
         (x0r, x0i), (x1r, x1i), (x2r, x2i), (x3r, x3i) = x
         t0r, t0i, t1r, t1i = x0r + x2r, x0i + x2i, x0r - x2r, x0i - x2i
         t2r, t2i, t3r, t3i = x1r + x3r, x1i + x3i, x1r - x3r, x1i - x3i
         return [
-            (t0r + t2r, t0i + t2i),
-            (t1r + t3i, t1i - t3r),
-            (t0r - t2r, t0i - t2i),
-            (t1r - t3i, t1i + t3r),
+            (to(0, 0, add, t0r, t2r), to(0, 1, add, t0i, t2i)),
+            (to(1, 0, add, t1r, t3i), to(1, 1, sub, t1i, t3r)),
+            (to(2, 0, sub, t0r, t2r), to(2, 1, sub, t0i, t2i)),
+            (to(3, 0, sub, t1r, t3i), to(3, 1, add, t1i, t3r)),
         ]
     (x0r, x0i), (x1r, x1i), (x2r, x2i), (x3r, x3i), (x4r, x4i) = x
     c72, c144 = t(0.30901699437494745), t(-0.8090169943749475)
@@ -181,35 +211,43 @@ def _dft(p: int, x: list[_Pair], t: type) -> list[_Pair]:
     a2r, a2i = (x0r + c144 * t1r) + c72 * t2r, (x0i + c144 * t1i) + c72 * t2i
     b1r, b1i = s72 * t3r + s144 * t4r, s72 * t3i + s144 * t4i
     b2r, b2i = s144 * t3r - s72 * t4r, s144 * t3i - s72 * t4i
-    return [
-        ((x0r + t1r) + t2r, (x0i + t1i) + t2i),
-        (a1r + b1i, a1i - b1r),
-        (a2r + b2i, a2i - b2r),
-        (a2r - b2i, a2i + b2r),
-        (a1r - b1i, a1i + b1r),
+    rest = [
+        (to(1, 0, add, a1r, b1i), to(1, 1, sub, a1i, b1r)),
+        (to(2, 0, add, a2r, b2i), to(2, 1, sub, a2i, b2r)),
+        (to(3, 0, sub, a2r, b2i), to(3, 1, add, a2i, b2r)),
+        (to(4, 0, sub, a1r, b1i), to(4, 1, add, a1i, b1r)),
     ]
+    return [(to(0, 0, add, x0r + t1r, t2r), to(0, 1, add, x0i + t1i, t2i)), *rest]
 
 
 def _stage(
     re: np.ndarray, im: np.ndarray, p: int, m: int, wr: np.ndarray, wi: np.ndarray, inverse: bool
 ) -> None:
-    """One stage over positions × pairs arrays, in place (see ``_native_fft.h``)."""
+    """One stage over positions × pairs arrays, in place (see ``_native_fft.h``).
+
+    Each output is written straight into its slot (no copy back), except a
+    forward output to be twiddled, which is twiddled into its slot.
+    """
     t = re.dtype.type
     rr = re.reshape(-1, p, m, re.shape[-1])
     ii = im.reshape(-1, p, m, im.shape[-1])
-    x = [(rr[:, q], ii[:, q]) for q in range(p)]
+    slots = [(rr[:, q], ii[:, q]) for q in range(p)]
+    x = list(slots)
     if inverse and m > 1:
         x[1:] = [(xr * wr[k] + xi * wi[k], xi * wr[k] - xr * wi[k]) for k, (xr, xi) in
                  enumerate(x[1:])]  # fmt: skip
-    y = _dft(p, x, t)
-    if inverse:
-        y = [y[0], *y[:0:-1]]
-    elif m > 1:
-        y[1:] = [(yr * wr[k] - yi * wi[k], yr * wi[k] + yi * wr[k]) for k, (yr, yi) in
-                 enumerate(y[1:])]  # fmt: skip
-    for q, (yr, yi) in enumerate(y):
-        rr[:, q] = yr
-        ii[:, q] = yi
+    out: _Slots
+    if inverse:  # outputs 1 .. p-1 go to the slots in reverse order
+        out = [slots[0], *slots[:0:-1]]
+    elif m > 1:  # twiddled below
+        out = [slots[0], *[None] * (p - 1)]
+    else:
+        out = list(slots)
+    y = _dft(p, x, t, out)
+    if not inverse and m > 1:
+        for k, (yr, yi) in enumerate(y[1:]):
+            np.subtract(yr * wr[k], yi * wi[k], out=slots[k + 1][0])
+            np.add(yr * wi[k], yi * wr[k], out=slots[k + 1][1])
 
 
 def convolve_pairs(re: np.ndarray, im: np.ndarray, axis: SpectralAxis) -> None:
