@@ -86,7 +86,8 @@ def _chunks(
     wide = len(columns) * c  # samples of a row read, with its margins
     span = m + 2 * ry  # window rows a chunk reads
     # symmetry is judged on the float64 taps, as the native kernel judges it
-    taps = [(_taps(y, ct), _taps(x, ct)) for y, x in plan.terms]
+    # (only across: it never folds the taps down)
+    taps = [(y.astype(ct), _taps(x, ct)) for y, x in plan.terms]
     raw, scratch = np.empty((span, wide), ct), np.empty(span * wide, ct)
     windows = [_Window(span, m, wide, ct) for _ in taps]
     total, down = np.empty((m, wide), ct), np.empty((m, wide), ct)
@@ -102,7 +103,7 @@ def _chunks(
             rows = windows[t].slide(k + 2 * ry, fresh)
             _across(read.reshape(-1), g_x, c, rows[-fresh:].reshape(-1), scratch)
             acc = total if t == 0 else down
-            _down(rows.reshape(-1), g_y, wide, acc[:k].reshape(-1), scratch)
+            _in_order(rows.reshape(-1), g_y, wide, acc[:k].reshape(-1), scratch)
             if t:
                 np.add(total[:k], down[:k], out=total[:k])
         yield y0, k, total
@@ -118,8 +119,7 @@ class _Window:
 
     def __init__(self, span: int, step: int, n: int, dtype: np.dtype) -> None:
         self.rows = np.zeros((2 * span + step, n), dtype)
-        self.start = 0
-        self.stop = 0
+        self.stop = 0  # the end of the last chunk's rows
 
     def slide(self, rows: int, fresh: int) -> np.ndarray:
         kept = rows - fresh
@@ -127,8 +127,8 @@ class _Window:
         if start + rows > len(self.rows):
             self.rows[:kept] = self.rows[start : self.stop]
             start = 0
-        self.start, self.stop = start, start + rows
-        return self.rows[self.start : self.stop]
+        self.stop = start + rows
+        return self.rows[start : self.stop]
 
 
 def _taps(g: np.ndarray, ct: np.dtype) -> _Taps:
@@ -159,21 +159,20 @@ def _across(raw: np.ndarray, taps: _Taps, c: int, out: np.ndarray, scratch: np.n
             np.multiply(tmp, g[r + k], out=tmp)
             np.add(ahead, tmp, out=ahead)
         return
-    np.multiply(take(0), g[0], out=ahead)
-    for j in range(1, 2 * r + 1):
-        np.multiply(take(j), g[j], out=tmp)
-        np.add(ahead, tmp, out=ahead)
+    _in_order(raw, g, c, ahead, scratch)
 
 
-def _down(rows: np.ndarray, taps: _Taps, w: int, out: np.ndarray, scratch: np.ndarray) -> None:
-    """``out = Σ_j g[j]·rows[j·w : j·w + len(out)]`` (``w`` samples a row), taps in order.
+def _in_order(
+    values: np.ndarray, g: np.ndarray, stride: int, out: np.ndarray, scratch: np.ndarray
+) -> None:
+    """``out = Σ_j g[j]·values[j·stride : j·stride + len(out)]``, the taps in order.
 
-    The native kernel never folds these.
+    The pass down (``stride``: a row), which the native kernel never folds,
+    and the pass across with asymmetric taps (``stride``: a pixel).
     """
-    g = taps[0]
     n = len(out)
     tmp = scratch[:n]
-    np.multiply(rows[:n], g[0], out=out)
+    np.multiply(values[:n], g[0], out=out)
     for j in range(1, len(g)):
-        np.multiply(rows[j * w : j * w + n], g[j], out=tmp)
+        np.multiply(values[j * stride : j * stride + n], g[j], out=tmp)
         np.add(out, tmp, out=out)
