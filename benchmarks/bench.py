@@ -50,7 +50,7 @@ import PIL  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
 
 import pil_parallel_blur  # noqa: E402
-from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur  # noqa: E402
+from pil_parallel_blur import ParallelGaussianFilter, gaussian_blur, pillow  # noqa: E402
 from pil_parallel_blur.about import cpu_model, usable_cpus  # noqa: E402
 from pil_parallel_blur.testimage import test_chart  # noqa: E402
 
@@ -351,27 +351,73 @@ def sweep_table(sweep: dict[str, dict[str, float]], machine: str) -> str:
     return "\n".join(lines)
 
 
-def scaling(a: np.ndarray, reps: int) -> dict[str, dict[str, float]]:
-    """Ours (threads, array in/out) with 1, 2, 4, ... workers up to the usable CPUs."""
+#: The cases of the scaling sweep: both families, as users call them.
+SCALING_CASES: dict[str, Callable[[np.ndarray, Image.Image, int], object]] = {
+    "exact σ 2 (array)": lambda a, im, n: gaussian_blur(
+        a, sigma=2.0, size=7, n_jobs=n, backend="threading"
+    ),
+    "exact σ 25 (array)": lambda a, im, n: gaussian_blur(
+        a, sigma=25.0, size=default_size(25.0), n_jobs=n, backend="threading"
+    ),
+    "Pillow's bytes: GaussianBlur(2)": lambda a, im, n: im.filter(
+        pillow.GaussianBlur(2, n_jobs=n, backend="threading")
+    ),
+    "Pillow's bytes: BoxBlur(2)": lambda a, im, n: im.filter(
+        pillow.BoxBlur(2, n_jobs=n, backend="threading")
+    ),
+    "Pillow's bytes: UnsharpMask(2, 150, 3)": lambda a, im, n: im.filter(
+        pillow.UnsharpMask(2, 150, 3, n_jobs=n, backend="threading")
+    ),
+}
+
+
+def worker_counts() -> list[int]:
+    """1, 2, 4, ... workers, and the usable CPUs."""
     counts = [1]
     while counts[-1] * 2 <= usable_cpus():
         counts.append(counts[-1] * 2)
     if counts[-1] != usable_cpus():
         counts.append(usable_cpus())
+    return counts
+
+
+def scaling(a: np.ndarray, reps: int) -> dict[str, dict[str, float]]:
+    """Both families (threads) with 1, 2, 4, ... workers up to the usable CPUs.
+
+    The exact family array in → array out, the Pillow-identical family
+    through ``Image.filter`` (its must row is measured so). In each repetition
+    every worker count runs once, in an order that rotates, so that a slow
+    spell of the machine does not fall on one count alone.
+    """
+    counts = worker_counts()
+    im = Image.fromarray(a)
     table: dict[str, dict[str, float]] = {}
-    for sigma in (2.0, 25.0):
-        size = 7 if sigma == 2.0 else default_size(sigma)
+    for name, case in SCALING_CASES.items():
         runs: dict[str, list[float]] = {str(n): [] for n in counts}
         for rep in range(reps + 1):
-            for n in counts:
-                time.sleep(0.02)
+            shift = rep % len(counts)
+            for n in counts[shift:] + counts[:shift]:
                 t0 = time.perf_counter()
-                gaussian_blur(a, sigma=sigma, size=size, n_jobs=n, backend="threading")
+                case(a, im, n)
                 if rep:
                     runs[str(n)].append(time.perf_counter() - t0)
-        table[f"{sigma:g}"] = {n: statistics.median(v) for n, v in runs.items()}
-        print(f"scaling sigma {sigma:g}: {table[f'{sigma:g}']}", flush=True)
+        table[name] = {n: statistics.median(v) for n, v in runs.items()}
+        print(f"scaling {name}: {table[name]}", flush=True)
     return table
+
+
+def scaling_table(sc: dict[str, dict[str, float]]) -> str:
+    """Seconds, and the speed-up over 1 worker, per case and worker count."""
+    counts = list(next(iter(sc.values())))
+    lines = [
+        "| case | " + " | ".join(f"{n} workers" for n in counts) + " |",
+        "|---|" + "---|" * len(counts),
+    ]
+    for case, per in sc.items():
+        t1 = per["1"]
+        cells = " | ".join(f"{fmt(per[n])} ({t1 / per[n]:.2f}×)" for n in counts)
+        lines.append(f"| {case} | {cells} |")
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------- report
@@ -484,23 +530,13 @@ def write_report(res: dict) -> str:
             "",
         ]
     if res.get("scaling"):
-        sc = res["scaling"]
-        counts = list(next(iter(sc.values())))
         lines += [
             f"## Scaling ({res.get('scaling_image', '24 MP')} RGB, threads, "
             f"{res.get('cpus', '?')} usable CPUs)",
             "",
-            "| σ | " + " | ".join(f"{n} workers" for n in counts) + " |",
-            "|---|" + "---|" * len(counts),
+            scaling_table(res["scaling"]),
+            "",
         ]
-        for sigma, per in sc.items():
-            t1 = per["1"]
-            lines.append(
-                f"| {sigma} | "
-                + " | ".join(f"{fmt(per[n])} ({t1 / per[n]:.2f}×)" for n in counts)
-                + " |"
-            )
-        lines.append("")
     lines += [
         "## Targets (issue 10)",
         "",
@@ -667,13 +703,14 @@ def main() -> None:
     reps = args.reps or (3 if args.quick else 5)
     if args.scaling_only:
         a = make_image(*SIZES["24 MP"])
-        out = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": usable_cpus()}
-        out["machine"] = machine_line()
-        out["info"] = pil_parallel_blur.info()
-        out["scaling"] = scaling(a, reps)
+        table = scaling(a, reps)
+        date, machine = time.strftime("%Y-%m-%d %H:%M"), machine_line()
+        out = {"date": date, "cpus": usable_cpus(), "machine": machine}
+        out.update(info=pil_parallel_blur.info(), scaling=table)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "scaling.json").write_text(json.dumps(out, indent=1))
-        print(json.dumps(out, indent=1))
+        print(f"{machine}, {usable_cpus()} usable CPUs, {date}")
+        print(scaling_table(table))
         return
     if args.sweep_only:
         a = make_image(*SIZES["24 MP"])
