@@ -2,7 +2,7 @@
 
     python benchmarks/bench.py            # full run (~15 min on 2 cores)
     python benchmarks/bench.py --quick    # 3 MP only, fewer runs (< 1 min)
-    python benchmarks/bench.py --scaling-only   # workers 1, 2, 4, ... up to the CPUs (~2 min)
+    python benchmarks/bench.py --scaling-only   # both families, 1, 2, 4, ... workers (~1 min on 2)
     python benchmarks/bench.py --sweep-only     # σ 2–200 against Pillow and OpenCV (~3 min)
 
 Needs the ``bench`` extra: ``pip install -e '.[bench]'``.
