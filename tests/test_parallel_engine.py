@@ -68,6 +68,19 @@ def test_tiles_cover_the_output_once():
             assert widest <= max(tiling.MAX_TILE_ROW_SAMPLES, w * c // 8 + 1) or len(tiles) > 1
 
 
+def test_cuts_on_a_step_stay_inside_and_cover_once():
+    """Parts start on multiples of the step and never pass the end, whatever the step."""
+    for length in [1, 2, 15, 16, 17, 47, 100, 6000]:
+        for step in [1, 2, 16, 32]:
+            for n in [1, 2, 3, 7, 16, 100]:
+                parts = tiling.cuts(length, n, step)
+                hits = np.zeros(length, np.int64)
+                for a, b in parts:
+                    assert a % step == 0 and 0 <= a < b <= length
+                    hits[a:b] += 1
+                assert (hits == 1).all(), (length, step, n)
+
+
 @pytest.mark.usefixtures("parallel_always")
 def test_process_backend_maps_a_private_dump(tmp_path, monkeypatch):
     """Workers see one uncompressed dump in a 0700 folder, mapped read-only."""

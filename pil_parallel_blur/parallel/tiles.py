@@ -74,6 +74,7 @@ def cuts(length: int, n: int, step: int = 1) -> list[tuple[int, int]]:
     """
     n = max(1, min(n, length))
     edges = (np.linspace(0, length, n + 1) / step).round().astype(int) * step
+    edges = np.minimum(edges, length)  # a multiple of a step over 2 may pass the end
     edges[-1] = length
     return [(int(a), int(b)) for a, b in pairwise(edges) if b > a]
 
