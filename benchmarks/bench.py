@@ -704,12 +704,16 @@ def main() -> None:
     if args.scaling_only:
         a = make_image(*SIZES["24 MP"])
         table = scaling(a, reps)
-        date, machine = time.strftime("%Y-%m-%d %H:%M"), machine_line()
-        out = {"date": date, "cpus": usable_cpus(), "machine": machine}
-        out.update(info=pil_parallel_blur.info(), scaling=table)
+        out: dict[str, object] = {
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "cpus": usable_cpus(),
+            "machine": machine_line(),
+            "info": pil_parallel_blur.info(),
+            "scaling": table,
+        }
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "scaling.json").write_text(json.dumps(out, indent=1))
-        print(f"{machine}, {usable_cpus()} usable CPUs, {date}")
+        print(f"{out['machine']}, {out['cpus']} usable CPUs, {out['date']}")
         print(scaling_table(table))
         return
     if args.sweep_only:
