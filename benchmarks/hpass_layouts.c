@@ -16,11 +16,12 @@
  *   transposes (AVX-512 only) turning a natural row into segments and back,
  *              16 x 16 blocks: what the segment layout would add
  *
- * Build and run at each level (docs/benchmarks.md quotes the results):
+ * Build and run at each level, -O3 as the package is built (docs/benchmarks.md
+ * quotes the results):
  *
- *   gcc -O2 -std=c11 -ffp-contract=off -mavx512f -mavx512dq -mfma \
+ *   gcc -O3 -std=c11 -ffp-contract=off -mavx512f -mavx512dq -mfma \
  *       benchmarks/hpass_layouts.c -o /tmp/hpass && /tmp/hpass
- *   gcc -O2 -std=c11 -ffp-contract=off -mavx2 -mfma -DVB=32 \
+ *   gcc -O3 -std=c11 -ffp-contract=off -mavx2 -mfma -DVB=32 \
  *       benchmarks/hpass_layouts.c -o /tmp/hpass2 && /tmp/hpass2
  */
 #define _POSIX_C_SOURCE 199309L
